@@ -1,0 +1,14 @@
+"""Copy bandwidth: H2D, D2H, D2D, bidirectional, pinned and pageable, and the host baseline."""
+
+from gpubench.cases import copy
+from gpubench.pytest_plugin import parametrize_cases
+
+SUITE = copy.SUITE
+
+
+def pytest_generate_tests(metafunc):
+    parametrize_cases(metafunc, copy.configs)
+
+
+def test_copy(gpubench, config):
+    gpubench.run(copy.measure, config)

@@ -1,0 +1,161 @@
+"""Copy bandwidth: host<->device, device<->device, both directions at once, and a host baseline.
+
+GB/s is 10^9 bytes per second: ``bytes / median seconds per copy / 1e9``. For ``bidir`` an
+H2D and a D2H copy of ``bytes`` each run at once on two streams, and the figure is per
+direction (``bytes / time``), comparable with the link's one-direction peak. Pageable copies are
+timed as the whole ``copy_`` (the driver stages them through a pinned bounce buffer, so
+``non_blocking`` buys nothing there). Pinning cost is kept out: buffers are allocated first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from gpubench.devices import pcie_metrics, require_cuda, require_memory
+from gpubench.profiles import check_profile, powers_of_two
+from gpubench.result import CaseResult, CaseSkipped, Scalar, VerificationError
+from gpubench.timing import Timer
+
+SUITE = "copy"
+DIRECTIONS = ("h2d", "d2h", "d2d", "bidir", "h2h")
+HOST_MEMORY = ("pinned", "pageable")
+
+
+@dataclass(frozen=True)
+class CopyConfig:
+    """One copy case. ``host_memory`` is ``device`` for d2d, where no host memory takes part."""
+
+    direction: str
+    nbytes: int
+    host_memory: str = "pinned"
+    device_index: int = 0
+    samples: int = 15
+    warmup: int = 3
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"unknown copy direction {self.direction!r}; expected one of {DIRECTIONS}")
+        allowed = ("device",) if self.direction == "d2d" else HOST_MEMORY
+        if self.host_memory not in allowed:
+            raise ValueError(f"host_memory {self.host_memory!r} does not apply to {self.direction}; expected {allowed}")
+        if self.nbytes < 1:
+            raise ValueError(f"nbytes must be positive, got {self.nbytes}")
+
+    def params(self) -> dict[str, Scalar]:
+        return {"direction": self.direction, "host_memory": self.host_memory, "bytes": self.nbytes}
+
+
+def measure(config: CopyConfig) -> CaseResult:
+    """Time the copy, verify the data arrived, and derive GB/s (and PCIe efficiency where known)."""
+    device = torch.device("cpu") if config.direction == "h2h" else require_cuda(config.device_index)
+    copy, check = _build(config, device)
+    measurement = Timer(copy, device=device, warmup=config.warmup, samples=config.samples).measure()
+    check()
+    gbps = config.nbytes / measurement.median / 1e9
+    metrics = {"gbps": gbps, "latency_us": measurement.median * 1e6}
+    if config.direction in ("h2d", "d2h", "bidir"):
+        metrics.update(pcie_metrics(device, gbps))
+    return CaseResult(SUITE, config.params(), measurement, metrics)
+
+
+def _random_bytes(nbytes: int, device: torch.device | str = "cpu") -> torch.Tensor:
+    # Never time zeros: compressed or zero-page memory can make them look faster than data.
+    generator = torch.Generator().manual_seed(nbytes)
+    return torch.randint(0, 256, (nbytes,), dtype=torch.uint8, generator=generator).to(device)
+
+
+def _host_buffer(source: torch.Tensor | None, nbytes: int, memory: str) -> torch.Tensor:
+    buffer = source.clone() if source is not None else torch.empty(nbytes, dtype=torch.uint8)
+    if memory == "pinned":
+        if not torch.cuda.is_available():
+            raise CaseSkipped(f"pinned host memory needs CUDA; torch {torch.__version__} has none here")
+        buffer = buffer.pin_memory()
+    return buffer
+
+
+def _build(config: CopyConfig, device: torch.device) -> tuple[Callable[[], None], Callable[[], None]]:
+    """The copy to time and the check to run afterwards."""
+    n = config.nbytes
+    direction = config.direction
+    if direction != "h2h":
+        on_device = {"h2d": n, "d2h": n, "d2d": 2 * n, "bidir": 2 * n}[direction]
+        require_memory(device, on_device, f"{direction} of {n} B")
+    on_host = {"h2d": n, "d2h": n, "d2d": 0, "bidir": 2 * n, "h2h": 2 * n}[direction]
+    require_memory(torch.device("cpu"), on_host, f"{direction} of {n} B")
+
+    expected = _random_bytes(n)
+    if direction == "h2h":
+        src = _host_buffer(expected, n, config.host_memory)
+        dst = _host_buffer(None, n, config.host_memory)
+        return (lambda: dst.copy_(src)), (lambda: _verify(dst, expected, "h2h"))
+    blocking = config.host_memory == "pageable"
+    if direction == "h2d":
+        src = _host_buffer(expected, n, config.host_memory)
+        dst = torch.empty(n, dtype=torch.uint8, device=device)
+        return (lambda: dst.copy_(src, non_blocking=not blocking)), (lambda: _verify(dst, expected, "h2d"))
+    if direction == "d2h":
+        src = expected.to(device)
+        dst = _host_buffer(None, n, config.host_memory)
+        return (lambda: dst.copy_(src, non_blocking=not blocking)), (lambda: _verify(dst, expected, "d2h"))
+    if direction == "d2d":
+        src = expected.to(device)
+        dst = torch.empty_like(src)
+        return (lambda: dst.copy_(src)), (lambda: _verify(dst, expected, "d2d"))
+    return _bidirectional(config, device, expected)
+
+
+def _bidirectional(config: CopyConfig, device: torch.device, expected: torch.Tensor):
+    n = config.nbytes
+    host_src = _host_buffer(expected, n, config.host_memory)
+    host_dst = _host_buffer(None, n, config.host_memory)
+    dev_src = expected.flip(0).to(device)
+    dev_dst = torch.empty(n, dtype=torch.uint8, device=device)
+    up, down = torch.cuda.Stream(device), torch.cuda.Stream(device)
+    non_blocking = config.host_memory == "pinned"
+
+    def copy() -> None:
+        main = torch.cuda.current_stream(device)
+        up.wait_stream(main)
+        down.wait_stream(main)
+        with torch.cuda.stream(up):
+            dev_dst.copy_(host_src, non_blocking=non_blocking)
+        with torch.cuda.stream(down):
+            host_dst.copy_(dev_src, non_blocking=non_blocking)
+        main.wait_stream(up)
+        main.wait_stream(down)
+
+    def check() -> None:
+        torch.cuda.synchronize(device)
+        _verify(dev_dst, expected, "bidir h2d")
+        _verify(host_dst, expected.flip(0), "bidir d2h")
+
+    return copy, check
+
+
+def _verify(received: torch.Tensor, expected: torch.Tensor, what: str) -> None:
+    if received.is_cuda:
+        torch.cuda.synchronize(received.device)
+    if not torch.equal(received.cpu(), expected):
+        mismatched = int((received.cpu() != expected).sum())
+        raise VerificationError(f"{what} copy of {expected.numel()} B: {mismatched} bytes differ from the source")
+
+
+KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
+QUICK_SIZES = (4 * KIB, 64 * KIB, 1 * MIB, 16 * MIB, 256 * MIB)
+
+
+def configs(profile: str) -> list[CopyConfig]:
+    """Every copy case of a profile: GPU directions for both host memory kinds, and the host baseline.
+
+    ``quick`` takes five sizes from 4 KiB to 256 MiB; ``full`` every power of two to 1 GiB.
+    """
+    sizes = QUICK_SIZES if check_profile(profile) == "quick" else tuple(powers_of_two(4 * KIB, GIB))
+    cases = []
+    for direction in ("h2d", "d2h", "bidir"):
+        cases += [CopyConfig(direction, size, memory) for memory in HOST_MEMORY for size in sizes]
+    cases += [CopyConfig("d2d", size, "device") for size in sizes]
+    cases += [CopyConfig("h2h", size, "pageable") for size in sizes]
+    return cases

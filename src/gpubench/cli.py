@@ -1,0 +1,47 @@
+"""The ``gpubench`` command line: one subcommand per module in ``gpubench.commands``.
+
+Every command returns its exit code. Bad input ends in a one-line ``gpubench: error: ...`` on
+stderr and exit status 2, with nothing stored or half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from gpubench import __version__
+from gpubench.commands import COMMANDS
+from gpubench.store import StoreError
+from gpubench.workers import WorkerError
+
+USAGE_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gpubench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"gpubench {__version__}")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module_name in COMMANDS:
+        module = importlib.import_module(f"gpubench.commands.{module_name}")
+        sub = subcommands.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(handler=module.main)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (StoreError, ValueError, WorkerError, OSError) as error:
+        print(f"gpubench: error: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print("gpubench: interrupted; nothing half-written was kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

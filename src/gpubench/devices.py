@@ -1,0 +1,68 @@
+"""What a case may allocate here, and the PCIe link its GPU is on."""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from gpubench.env import cuda_unavailable_reason, pcie_theoretical_gbps
+from gpubench.nvml import nvml_session
+from gpubench.result import CaseSkipped
+
+
+def require_cuda(device_index: int = 0) -> torch.device:
+    """The CUDA device to measure on, or CaseSkipped saying why there is none."""
+    reason = cuda_unavailable_reason()
+    if reason:
+        raise CaseSkipped(reason)
+    if device_index >= torch.cuda.device_count():
+        raise CaseSkipped(f"cuda:{device_index} does not exist ({torch.cuda.device_count()} GPU(s) visible)")
+    return torch.device("cuda", device_index)
+
+
+def free_host_bytes() -> int:
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def require_memory(device: torch.device, nbytes: int, what: str) -> None:
+    """CaseSkipped unless ``nbytes`` (with 10% headroom) fit in ``device``'s free memory."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+    else:
+        free = free_host_bytes()
+    if nbytes * 1.1 > free:
+        raise CaseSkipped(f"{what} needs {nbytes} B but only {free} B are free on {device}")
+
+
+def pcie_link(device: torch.device) -> tuple[int | None, int | None]:
+    """Current (generation, width) of ``device``'s PCIe link; read it right after a copy, under load."""
+    with nvml_session() as nvml:
+        uuid = str(getattr(torch.cuda.get_device_properties(device), "uuid", "") or "")
+        handle = None
+        if uuid:
+            handle = nvml.read(
+                "handle", "nvmlDeviceGetHandleByUUID", uuid if uuid.startswith("GPU-") else f"GPU-{uuid}"
+            )
+        if handle is None:
+            handle = nvml.read("handle", "nvmlDeviceGetHandleByIndex", device.index or 0)
+        if handle is None:
+            return None, None
+        return (
+            nvml.read("pcie_gen", "nvmlDeviceGetCurrPcieLinkGeneration", handle),
+            nvml.read("pcie_width", "nvmlDeviceGetCurrPcieLinkWidth", handle),
+        )
+
+
+def pcie_metrics(device: torch.device, gbps: float) -> dict[str, float]:
+    """The link's theoretical one-direction GB/s and the share of it reached; {} when unknown."""
+    generation, width = pcie_link(device)
+    theory = pcie_theoretical_gbps(generation, width)
+    if theory is None:
+        return {}
+    return {
+        "pcie_gen": float(generation),
+        "pcie_width": float(width),
+        "pcie_theoretical_gbps": theory,
+        "pcie_efficiency_pct": 100.0 * gbps / theory,
+    }

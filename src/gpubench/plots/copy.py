@@ -1,0 +1,39 @@
+"""Copy bandwidth against transfer size: a line per direction and host memory kind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+
+def plot(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """``copy_bandwidth.png``: GB/s against bytes (log2), the PCIe theoretical peak where known."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for (direction, memory), rows in frame.groupby(["direction", "host_memory"], sort=True):
+        rows = rows.sort_values("bytes")
+        ax.plot(rows["bytes"], rows["gbps"], marker="o", label=f"{direction} ({memory})")
+    if "pcie_theoretical_gbps" in frame:
+        peak = frame["pcie_theoretical_gbps"].dropna()
+        if not peak.empty:
+            ax.axhline(float(peak.max()), color="grey", linestyle="--", label=f"PCIe theoretical {peak.max():.1f} GB/s")
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("transfer size (bytes, log2)")
+    ax.set_ylabel("bandwidth (GB/s, 10^9 B/s, from median time per copy)")
+    ax.set_title(_title(frame))
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    path = out_dir / "copy_bandwidth.png"
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]
+
+
+def _title(frame: pd.DataFrame) -> str:
+    where = (
+        frame["gpu_name"].dropna().iloc[0] if "gpu_name" in frame and frame["gpu_name"].notna().any() else "host only"
+    )
+    host = frame["hostname"].iloc[0] if "hostname" in frame else ""
+    return f"Copy bandwidth: {where} on {host}"

@@ -119,7 +119,7 @@ def frame_from_json(data: dict[str, Any], source: str = "") -> pd.DataFrame:
     frame = pd.DataFrame([{**run, **row, **env} for row in rows])
     if frame.empty:
         frame = pd.DataFrame(columns=list(RUN_COLUMNS) + list(CASE_COLUMNS))
-    frame = frame.convert_dtypes(dtype_backend="numpy_nullable", convert_integer=False)
+    frame = frame.convert_dtypes(dtype_backend="numpy_nullable")
     return frame.astype({column: kind for column, kind in KNOWN_TYPES.items() if column in frame})
 
 

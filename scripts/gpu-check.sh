@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # The one prepared GPU check: every suite's quick profile on a CUDA machine, in one call.
-# Writes JSON, parquet, plots and logs into one folder: $OUT when set (the device tool), else
-# results/gpu-check-<date>. Runs straight from the checkout (PYTHONPATH=src), no install needed.
-# Budget: under 5 minutes on one H100.
+# Writes JSON, parquet, plots and logs into results/gpu-check-<date>/ in the checkout, and, when
+# $OUT is set (the device tool brings back only a few flat files), packs that folder into
+# $OUT/gpu-check.tar.gz beside a copy of the summary. Runs straight from the checkout
+# (PYTHONPATH=src), no install needed. Budget: under 5 minutes on one H100.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-out=${OUT:-results/gpu-check-$(date -u +%Y%m%dT%H%M%SZ)}
+name=gpu-check-$(date -u +%Y%m%dT%H%M%SZ)
+out=results/$name
 mkdir -p "$out"
+exec > >(tee "$out/summary.log") 2>&1
 export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 gb() { python -m gpubench "$@"; }
 status=0
 step() {  # step NAME COMMAND...: run, log, keep going, remember a failure
-  local name=$1; shift
-  echo "== $name: $*"
+  local label=$1; shift
+  echo "== $label: $*"
   local start=$SECONDS
-  "$@" 2>&1 | tee "$out/$name.log"
+  "$@" 2>&1 | tee "$out/$label.log"
   local rc=${PIPESTATUS[0]}
-  echo "== $name: exit $rc after $((SECONDS - start)) s"
+  echo "== $label: exit $rc after $((SECONDS - start)) s"
   [ "$rc" -eq 0 ] || status=1
 }
 
@@ -25,4 +28,7 @@ step env gb env --json
 step copy gb run --profile quick --suite copy --results "$out/store"
 
 echo "== total $SECONDS s, status $status; files in $out"
+if [ -n "${OUT:-}" ]; then
+  cp "$out/summary.log" "$OUT/" && tar czf "$OUT/gpu-check.tar.gz" --warning=no-file-changed -C results "$name"
+fi
 exit $status

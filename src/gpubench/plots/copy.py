@@ -13,14 +13,21 @@ def plot(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(8, 5))
     for (direction, memory), rows in frame.groupby(["direction", "host_memory"], sort=True):
         rows = rows.sort_values("bytes")
-        ax.plot(rows["bytes"], rows["gbps"], marker="o", label=f"{direction} ({memory})")
+        (line,) = ax.plot(rows["bytes"], rows["gbps"], marker="o", label=f"{direction} ({memory})")
+        # The band spans the bandwidths of the slowest and fastest quartile times.
+        bytes_ = rows["bytes"].astype(float)
+        ax.fill_between(
+            bytes_, bytes_ / rows["q3_s"] / 1e9, bytes_ / rows["q1_s"] / 1e9, color=line.get_color(), alpha=0.2
+        )
     if "pcie_theoretical_gbps" in frame:
         peak = frame["pcie_theoretical_gbps"].dropna()
         if not peak.empty:
             ax.axhline(float(peak.max()), color="grey", linestyle="--", label=f"PCIe theoretical {peak.max():.1f} GB/s")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("transfer size (bytes, log2)")
-    ax.set_ylabel("bandwidth (GB/s, 10^9 B/s, from median time per copy)")
+    sizes = sorted(frame["bytes"].unique())
+    ax.set_xticks(sizes, [human_bytes(size) for size in sizes], rotation=45 if len(sizes) > 8 else 0)
+    ax.set_xlabel("transfer size (log2)")
+    ax.set_ylabel("GB/s (10^9 B/s) from the median time per copy; band: IQR")
     ax.set_title(_title(frame))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
@@ -37,3 +44,10 @@ def _title(frame: pd.DataFrame) -> str:
     )
     host = frame["hostname"].iloc[0] if "hostname" in frame else ""
     return f"Copy bandwidth: {where} on {host}"
+
+
+def human_bytes(size: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} B"

@@ -23,9 +23,19 @@ step() {  # step NAME COMMAND...: run, log, keep going, remember a failure
   [ "$rc" -eq 0 ] || status=1
 }
 
+doctor_report() {  # exit 1 means error findings, which are the output: only a crash (2+) fails the check
+  local results=()
+  [ -d "$out/store/runs" ] && results=(--results "$out/store")
+  gb doctor --json ${results[@]+"${results[@]}"} >"$out/doctor.json"
+  local rc=$?
+  gb doctor --readings "$out/doctor.json" ${results[@]+"${results[@]}"}  # the same findings, one per line
+  [ "$rc" -le 1 ]
+}
+
 nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || true
 step env gb env --json
 step copy gb run --profile quick --suite copy --results "$out/store"
+step doctor doctor_report
 
 echo "== total $SECONDS s, status $status; files in $out"
 if [ -n "${OUT:-}" ]; then

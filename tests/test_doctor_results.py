@@ -1,0 +1,146 @@
+"""--results: recorded runs, ingested into a real store, held against the physical limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from gpubench.doctor import judge_run
+from gpubench.store import ingest, read_results
+
+DATA = Path(__file__).parent / "data" / "doctor"
+REPO = Path(__file__).resolve().parents[1]
+
+
+def benchmark_json(recorded: dict, run_id: str) -> dict:
+    """A recorded run (fingerprint + cases) as the pytest-benchmark JSON the plugin writes."""
+    benchmarks = []
+    for case in recorded["cases"]:
+        params = case["params"]
+        name = f"{case['suite']}[{','.join(f'{key}={value}' for key, value in params.items())}]"
+        median = case["median_s"]
+        stats = {"median": median, "iqr": 0.02 * median, "q1": 0.99 * median, "q3": 1.01 * median}
+        stats.update(min=0.98 * median, max=1.03 * median, mean=median, stddev=0.01 * median, rounds=15)
+        stats["data"] = [median] * 15
+        benchmarks.append(
+            {
+                "name": name,
+                "fullname": f"benchmarks/test_{case['suite']}.py::test_{case['suite']}[{name}]",
+                "group": case["suite"],
+                "params": {},
+                "stats": stats,
+                "extra_info": {
+                    "gpubench": {
+                        "suite": case["suite"],
+                        "case": name,
+                        "params": params,
+                        "metrics": case["metrics"],
+                        "info": {},
+                        "ops_per_sample": 1,
+                        "clock": "cuda_event",
+                    }
+                },
+            }
+        )
+    return {
+        "machine_info": {"gpubench": recorded["fingerprint"]},
+        "commit_info": {},
+        "datetime": "2026-11-20T10:00:00+00:00",
+        "gpubench": {"run_id": run_id, "started_at": "2026-11-20T10:00:00+00:00", "profile": "quick", "skipped": []},
+        "benchmarks": benchmarks,
+    }
+
+
+def store_recorded(name: str, results: Path) -> pd.DataFrame:
+    recorded = json.loads((DATA / f"{name}.json").read_text())
+    path = results.parent / f"{name}.benchmark.json"
+    run_id = f"20261120T100000Z-{name.replace('_', '-')}"
+    path.write_text(json.dumps(benchmark_json(recorded, run_id)))
+    ingest(path, results)
+    return read_results(results, run_id)
+
+
+def judged(name: str, tmp_path: Path) -> list:
+    return judge_run(store_recorded(name, tmp_path / "store"))
+
+
+def warnings(findings: list) -> list[str]:
+    return [finding.message for finding in findings if finding.severity == "warning"]
+
+
+def test_healthy_copies_pass(tmp_path):
+    findings = judged("results_copy_healthy", tmp_path)
+    assert warnings(findings) == []
+    assert all(finding.severity == "info" and finding.check == "results" for finding in findings)
+    text = "\n".join(finding.message for finding in findings)
+    assert "h2d pinned copies reach at best 54.3 GB/s (256 MiB), 86% of the PCIe Gen5 x16 link's 63.0 GB/s" in text
+    assert "(h100-node-07, NVIDIA H100 80GB HBM3)" in text
+    assert "pageable" not in text  # bounded by the bounce buffer, not judged
+
+
+def test_slow_copies_are_flagged_per_direction(tmp_path):
+    (message,) = warnings(judged("results_copy_slow", tmp_path))
+    assert "h2d pinned copies reach at best 14.6 GB/s (256 MiB), 23%" in message and "expect >= 70%" in message
+
+
+def test_copies_on_a_downtrained_link_are_flagged(tmp_path):
+    (message,) = warnings(judged("results_copy_downtrained", tmp_path))
+    assert "copies ran on a PCIe Gen3 x16 link" in message and "Gen4 x16" in message
+
+
+def test_allreduce_below_the_pcie_floor(tmp_path):
+    findings = judged("results_allreduce_pcie_slow", tmp_path)
+    (message,) = warnings(findings)
+    assert "allreduce nccl x2 busbw reaches at best 9.8 GB/s (256 MiB), 31% of one PCIe Gen4 x16 link" in message
+    infos = [finding.message for finding in findings if finding.severity == "info"]
+    assert any("allreduce gloo x2" in text and "not judged" in text for text in infos)
+
+
+def test_allreduce_against_a_recorded_link_peak(tmp_path):
+    findings = judged("results_allreduce_nvlink", tmp_path)
+    assert warnings(findings) == []
+    (finding,) = findings
+    assert "372.0 GB/s (1 GiB), 83% of the link peak the run recorded" in finding.message
+
+
+def test_allreduce_without_the_expected_columns(tmp_path):
+    frame = store_recorded("results_allreduce_nvlink", tmp_path / "store").drop(columns=["busbw_gbps"])
+    (finding,) = judge_run(frame)
+    assert finding.severity == "info" and "lack busbw_gbps" in finding.message
+
+
+def test_a_run_without_judgeable_figures(tmp_path):
+    frame = store_recorded("results_copy_healthy", tmp_path / "store")
+    frame = frame[frame["direction"] == "h2h"]
+    (finding,) = judge_run(frame)
+    assert finding.severity == "info" and "no pinned host<->device copy" in finding.message
+
+
+def doctor(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    command = [sys.executable, "-m", "gpubench", "doctor", *args]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_cli_judges_the_latest_run(tmp_path):
+    results = tmp_path / "store"
+    store_recorded("results_copy_healthy", results)
+    later = json.loads((DATA / "results_copy_slow.json").read_text())
+    (tmp_path / "later.json").write_text(json.dumps(benchmark_json(later, "20261121T100000Z-later")))
+    ingest(tmp_path / "later.json", results)
+    done = doctor("--readings", str(DATA / "healthy_h100_node.json"), "--results", str(results), "--json")
+    assert done.returncode == 0, done.stderr  # warnings only
+    document = json.loads(done.stdout)
+    assert document["results_run"] == "20261121T100000Z-later"
+    assert any("23%" in finding["message"] for finding in document["findings"] if finding["severity"] == "warning")
+
+
+def test_cli_with_an_empty_store_is_a_one_line_error(tmp_path):
+    done = doctor("--readings", str(DATA / "healthy_h100_node.json"), "--results", str(tmp_path / "none"))
+    assert done.returncode == 2
+    assert done.stderr.strip().startswith("gpubench: error: no run in") and len(done.stderr.strip().splitlines()) == 1

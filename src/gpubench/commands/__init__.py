@@ -5,4 +5,7 @@ COMMANDS = (
     "ingest",
     "plot",
     "env",
+    "compare",
+    "history",
+    "nightly",
 )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +134,14 @@ def test_parse_threshold_and_direction() -> None:
         parse_threshold("-5%")
     assert higher_is_better("gbps") and higher_is_better("busbw_gbps") and higher_is_better("tflops")
     assert not higher_is_better("latency_us") and not higher_is_better("median_s")
+
+
+def test_src_does_not_import_scipy() -> None:
+    # scipy is a test-only dependency: the statistics in src/ are numpy and the standard library.
+    src = Path(__file__).resolve().parents[1] / "src"
+    offenders = [
+        path.name
+        for path in src.rglob("*.py")
+        if re.search(r"^\s*(import|from)\s+scipy\b", path.read_text(), flags=re.MULTILINE)
+    ]
+    assert not offenders

@@ -35,6 +35,7 @@ doctor_report() {  # exit 1 means error findings, which are the output: only a c
 nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || true
 step env gb env --json
 step copy gb run --profile quick --suite copy --results "$out/store"
+step nightly gb nightly --profile quick --suite copy --results "$out/store"  # judged against the run above
 step doctor doctor_report
 
 echo "== total $SECONDS s, status $status; files in $out"

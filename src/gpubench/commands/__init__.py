@@ -6,4 +6,7 @@ COMMANDS = (
     "plot",
     "env",
     "doctor",
+    "compare",
+    "history",
+    "nightly",
 )

@@ -1,0 +1,67 @@
+"""gpubench compare: judge a candidate run against a baseline run (or several), case by case.
+
+Each side is a pytest-benchmark JSON file (from gpubench or any other pytest-benchmark suite) or
+a run id in the results store. Exit status: 0 nothing slower, 1 something slower, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from gpubench.compare import DEFAULT_THRESHOLD, compare_frames, parse_threshold
+from gpubench.compare_format import FORMATS, render
+from gpubench.store import StoreError, frame_from_json, load_json, read_results
+
+NAME = "compare"
+HELP = "compare a candidate run with a baseline run (or several): slower, faster, same or noisy per case"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "baseline",
+        nargs="+",
+        metavar="BASELINE",
+        help="baseline: a --benchmark-json file or a stored run id; give several to weigh between-run noise",
+    )
+    parser.add_argument("candidate", metavar="CANDIDATE", help="candidate: a --benchmark-json file or a stored run id")
+    parser.add_argument(
+        "--threshold", default=f"{DEFAULT_THRESHOLD:.0%}", help="smallest change worth a verdict (default: 5%%)"
+    )
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
+    parser.add_argument("--results", default="results", help="results store for run ids (default: results/)")
+
+
+def main(args: argparse.Namespace) -> int:
+    threshold = parse_threshold(args.threshold)
+    baseline = pd.concat([load_side(spec, Path(args.results)) for spec in args.baseline], ignore_index=True)
+    runs = baseline.groupby("run_id", sort=False)["case"].size()
+    if len(runs) < len(args.baseline):
+        raise StoreError("the same baseline run was given twice")
+    candidate = load_side(args.candidate, Path(args.results))
+    comparison = compare_frames(baseline, candidate, threshold)
+    if not comparison.cases:
+        unmatched = len(comparison.unmatched)
+        raise StoreError(
+            f"no case measured on both sides ({unmatched} on one side only or skipped); nothing to compare"
+        )
+    print(render(comparison, args.format))
+    return 1 if comparison.slower else 0
+
+
+def load_side(spec: str, results: Path) -> pd.DataFrame:
+    """A JSON file's cases, or a stored run's."""
+    path = Path(spec)
+    if path.is_file():
+        frame = frame_from_json(load_json(path), source=path.name)
+        if frame.empty:
+            raise StoreError(f"{spec}: holds no benchmark")
+        return frame
+    if path.suffix == ".json" or "/" in spec:
+        raise StoreError(f"{spec}: no such file")
+    try:
+        return read_results(results, spec)
+    except StoreError:
+        raise StoreError(f"{spec}: neither a file nor a run id in {results}") from None

@@ -1,0 +1,34 @@
+"""gpubench history: every stored run of each case, per machine, as a table and PNG trends."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gpubench.history import case_history, plot_history, summary
+from gpubench.store import StoreError, read_results
+
+NAME = "history"
+HELP = "per-case trend over all stored runs, grouped by machine (GPU model and host), plotted"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--case", metavar="PATTERN", help="only cases whose name contains PATTERN (or matches it, with * or ?)"
+    )
+    parser.add_argument("--results", default="results", help="results store directory (default: results/)")
+    parser.add_argument("--out", help="where the PNGs go (default: <results>/history/)")
+
+
+def main(args: argparse.Namespace) -> int:
+    frame = read_results(args.results)
+    if frame.empty:
+        raise StoreError(f"no run in {args.results}")
+    history = case_history(frame, args.case)
+    if history.empty:
+        raise StoreError(f"no measured case matches {args.case!r} in {args.results}")
+    print(summary(history))
+    out = Path(args.out) if args.out else Path(args.results) / "history"
+    for path in plot_history(history, out):
+        print(path)
+    return 0

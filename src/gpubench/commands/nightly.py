@@ -1,0 +1,71 @@
+"""gpubench nightly: run, judge against the machine's history, confirm, report; exit 1 on a regression."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gpubench.baseline import DEFAULT_BASELINE_RUNS, accept_night
+from gpubench.compare import DEFAULT_THRESHOLD, parse_threshold
+from gpubench.nightly import MIN_BASELINE_RUNS, nightly
+from gpubench.profiles import DEFAULT_PROFILE, PROFILES
+
+NAME = "nightly"
+HELP = "run the suites, compare with the last good runs of this machine, write a report; exit 1 on a regression"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help="quick (default) or full")
+    parser.add_argument("--suite", nargs="+", metavar="SUITE", help="suites to run (default: all in benchmarks/)")
+    parser.add_argument("--results", default="results", help="results store directory (default: results/)")
+    parser.add_argument(
+        "--baseline-runs",
+        type=int,
+        default=DEFAULT_BASELINE_RUNS,
+        help=f"baseline: the last N good runs of this machine (default: {DEFAULT_BASELINE_RUNS})",
+    )
+    parser.add_argument(
+        "--min-baseline-runs",
+        type=int,
+        default=MIN_BASELINE_RUNS,
+        help=f"baseline runs a case needs before it can fail a night (default: {MIN_BASELINE_RUNS})",
+    )
+    parser.add_argument(
+        "--threshold", default=f"{DEFAULT_THRESHOLD:.0%}", help="smallest change worth a verdict (default: 5%%)"
+    )
+    parser.add_argument(
+        "--no-confirm", action="store_true", help="do not rerun slower cases to confirm them (faster, less robust)"
+    )
+    parser.add_argument("--benchmarks", help="benchmark directory (default: the checkout's benchmarks/)")
+    parser.add_argument(
+        "--accept",
+        metavar="RUN_ID",
+        help="run nothing: accept that night's slowdowns as the new normal (they then serve as baseline)",
+    )
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra arguments for pytest")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.accept:
+        for run in accept_night(args.results, args.accept):
+            print(f"accepted run {run}: its cases serve as baseline from now on")
+        return 0
+    threshold = parse_threshold(args.threshold)
+    if args.baseline_runs < 1 or args.min_baseline_runs < 1:
+        raise ValueError("--baseline-runs and --min-baseline-runs must be at least 1")
+    night = nightly(
+        Path(args.results),
+        profile=args.profile,
+        suites=args.suite,
+        baseline_runs=args.baseline_runs,
+        threshold=threshold,
+        min_runs=args.min_baseline_runs,
+        confirm=not args.no_confirm,
+        benchmarks=args.benchmarks,
+        pytest_args=args.pytest_args,
+    )
+    print()
+    for line in night.lines:
+        print(line)
+    print(f"nightly {night.status}: report {night.report_dir / 'report.html'} (and report.md)")
+    return night.exit_code

@@ -1,0 +1,377 @@
+"""Verdicts between runs: slower, faster, same, or noisy, without crying wolf.
+
+A candidate run is judged case by case against one baseline run or, better, against several
+(the nightly uses the last good runs of the same machine). See docs/compare.md for the method;
+in short, on the raw time samples of a case (lower is better; bandwidth-like metrics are derived
+from those times, so ``slower`` means less GB/s or TFLOP/s):
+
+* ``centre``: the median of the baseline runs' medians; ``ratio`` = candidate median / centre.
+* ``allowance`` (log scale): the noise a change must clear on top of the threshold, the larger
+  of ``NOISE_FACTOR`` x the largest excursion of a baseline run's median from the centre
+  (between-run noise; needs two runs or more) and half the interquartile range of the samples
+  of the more scattered side (within-run noise: a change smaller than a run's own typical
+  scatter is not resolved, whatever the p-value says).
+* ``detectable`` = (1 + threshold) x exp(allowance) - 1: the smallest slowdown that can be called.
+* ``noisy`` when the allowance exceeds the threshold itself (the case cannot resolve it), when
+  fewer baseline runs than required are at hand, or when there are no raw samples to test:
+  reported with ``detectable``, never as slower or faster.
+* ``slower`` when the candidate median exceeds the centre by more than ``detectable`` and the
+  Mann-Whitney U test of the candidate's samples against the pooled baseline samples gives
+  p < ``alpha`` (0.002, as asv); ``faster`` the mirror image; otherwise ``same``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from gpubench.significance import mann_whitney, ratio_interval
+
+ALPHA = 0.002
+DEFAULT_THRESHOLD = 0.05
+NOISE_FACTOR = 2.0
+VERDICTS = ("slower", "faster", "same", "noisy")
+
+# The figure a case is shown by: the first of these it has, else its median time. All are
+# derived from the time samples, so they only change how a result reads, never its verdict.
+HEADLINE_METRICS = ("busbw_gbps", "gbps", "algbw_gbps", "tflops")
+HIGHER_IS_BETTER = re.compile(r"(gbps|gibps|tflops|gflops|_per_s|ops)$")
+UNITS = {"gbps": "GB/s", "busbw_gbps": "GB/s busbw", "algbw_gbps": "GB/s algbw", "tflops": "TFLOP/s"}
+
+# What explains a change between runs: shown at the top of a comparison when it differs.
+ENV_COLUMNS = (
+    "torch_version",
+    "cuda_version",
+    "cudnn_version",
+    "nccl_version",
+    "driver_version",
+    "cuda_driver_version",
+    "gpu_name",
+    "gpu_count",
+    "pcie_gen_current",
+    "pcie_width_current",
+    "hostname",
+    "cpu_model",
+    "cpu_count",
+    "platform",
+    "python_version",
+    "torch_num_threads",
+    "git_commit",
+    "profile",
+)
+
+
+def higher_is_better(metric: str) -> bool:
+    """Bandwidths and rates (``gbps``, ``busbw_gbps``, ``tflops``...) go up when things improve."""
+    return bool(HIGHER_IS_BETTER.search(metric))
+
+
+def parse_threshold(text: str | float) -> float:
+    """``"5%"``, ``"5"`` or ``0.05`` -> 0.05."""
+    raw = str(text).strip()
+    try:
+        value = float(raw.removesuffix("%"))
+    except ValueError:
+        raise ValueError(f"threshold {text!r} is not a percentage like 5%") from None
+    if raw.endswith("%") or value >= 1:
+        value /= 100
+    if not 0 < value < 10:
+        raise ValueError(f"threshold {text!r} must be a positive percentage")
+    return value
+
+
+@dataclass(frozen=True)
+class RunSample:
+    """One run's figures for one case: its median time and raw per-operation samples (seconds)."""
+
+    run_id: str
+    median_s: float
+    samples_s: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: str
+    ratio: float  # candidate median time / centre of the baseline medians (> 1: slower)
+    ci_low: float  # confidence interval of the ratio, from the raw samples (nan without samples)
+    ci_high: float
+    p_value: float  # Mann-Whitney, candidate samples against the pooled baseline samples
+    baseline_runs: int
+    centre_s: float
+    spread: float  # between-run: max / min of the baseline run medians - 1 (nan for one run)
+    detectable: float  # smallest slowdown (fraction) this case could be called slower for
+    note: str = ""
+
+
+def judge(
+    baseline: Sequence[RunSample],
+    candidate: RunSample,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = ALPHA,
+    noise_factor: float = NOISE_FACTOR,
+    min_runs: int = 1,
+) -> Judgement:
+    """The verdict for one case, see the module docstring."""
+    if not baseline:
+        raise ValueError("judge needs at least one baseline run")
+    medians = np.array([run.median_s for run in baseline], dtype=float)
+    centre = float(np.median(medians))
+    ratio = candidate.median_s / centre
+    spread = float(medians.max() / medians.min() - 1) if len(medians) > 1 else math.nan
+    between = float(np.abs(np.log(medians / centre)).max()) if len(medians) > 1 else 0.0
+
+    pooled = [value for run in baseline for value in (run.samples_s or ())]
+    if pooled and candidate.samples_s:
+        p_value = mann_whitney(pooled, candidate.samples_s).p
+        interval = ratio_interval(pooled, candidate.samples_s, confidence=1 - alpha)
+        ci_low, ci_high = interval.low, interval.high
+        within = max(half_log_iqr(pooled), half_log_iqr(candidate.samples_s))
+    else:
+        p_value = ci_low = ci_high = math.nan
+        within = math.inf
+    allowance = max(noise_factor * between, within)
+    margin = math.log1p(threshold) + allowance
+    detectable = math.expm1(margin)
+    shift = math.log(ratio)
+    significant = p_value < alpha
+
+    def result(verdict: str, note: str = "") -> Judgement:
+        return Judgement(
+            verdict, ratio, ci_low, ci_high, p_value, len(baseline), centre, spread, detectable, note
+        )  # fmt: skip
+
+    if len(baseline) < min_runs:
+        return result("noisy", f"only {len(baseline)} baseline run(s); {min_runs} needed to weigh between-run noise")
+    if math.isnan(p_value):
+        return result("noisy", "no raw samples to test (pytest-benchmark stats.data missing)")
+    if allowance > math.log1p(threshold):
+        why = "between-run" if noise_factor * between >= within else "within-run"
+        note = f"{why} noise exceeds the threshold"
+        if significant and abs(shift) > margin:
+            note += "; changed beyond even that noise: rerun to confirm"
+        return result("noisy", note)
+    if significant and shift > margin:
+        return result("slower")
+    if significant and shift < -margin:
+        return result("faster")
+    return result("same")
+
+
+def half_log_iqr(samples: Sequence[float]) -> float:
+    """Half the interquartile range on a log scale: ~ the relative scatter of a run's samples."""
+    q1, q3 = np.quantile(np.asarray(samples, dtype=float), [0.25, 0.75])
+    return math.log(q3 / q1) / 2 if q1 > 0 else math.inf
+
+
+@dataclass
+class CaseComparison:
+    suite: str
+    case: str
+    judgement: Judgement
+    metric: str  # the headline figure: a metric column, or "median_s"
+    baseline_value: float
+    candidate_value: float
+
+    @property
+    def verdict(self) -> str:
+        return self.judgement.verdict
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.metric != "median_s" and higher_is_better(self.metric)
+
+    @property
+    def metric_ratio(self) -> tuple[float, float, float]:
+        """candidate / baseline of the headline figure, with its interval (bandwidth: 1/time)."""
+        j = self.judgement
+        if self.higher_is_better:
+            return 1 / j.ratio, 1 / j.ci_high, 1 / j.ci_low
+        return j.ratio, j.ci_low, j.ci_high
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    suite: str
+    case: str
+    where: str  # "baseline only", "candidate only", "measured on neither side"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class EnvDifference:
+    key: str
+    baseline: str
+    candidate: str
+
+
+@dataclass
+class Comparison:
+    baseline_runs: list[str]
+    candidate_run: str
+    threshold: float
+    alpha: float
+    cases: list[CaseComparison] = field(default_factory=list)
+    unmatched: list[Unmatched] = field(default_factory=list)
+    env: list[EnvDifference] = field(default_factory=list)
+
+    def with_verdict(self, verdict: str) -> list[CaseComparison]:
+        return [case for case in self.cases if case.verdict == verdict]
+
+    @property
+    def slower(self) -> list[CaseComparison]:
+        return self.with_verdict("slower")
+
+    def counts(self) -> dict[str, int]:
+        return {verdict: len(self.with_verdict(verdict)) for verdict in VERDICTS}
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for case in self.cases:
+            ratio, low, high = case.metric_ratio
+            rows.append(
+                {
+                    "suite": case.suite,
+                    "case": case.case,
+                    "metric": case.metric,
+                    "baseline": case.baseline_value,
+                    "candidate": case.candidate_value,
+                    "metric_ratio": ratio,
+                    "metric_ratio_low": low,
+                    "metric_ratio_high": high,
+                    **asdict(case.judgement),
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def compare_frames(
+    baseline: pd.DataFrame,
+    candidate: pd.DataFrame,
+    threshold: float = DEFAULT_THRESHOLD,
+    alpha: float = ALPHA,
+    noise_factor: float = NOISE_FACTOR,
+    min_runs: int = 1,
+) -> Comparison:
+    """Judge every case of ``candidate`` (one run) against ``baseline`` (one run or several)."""
+    candidate_runs = candidate["run_id"].astype(str).unique() if len(candidate) else []
+    if len(candidate_runs) != 1:
+        raise ValueError(f"the candidate must be one run, got {len(candidate_runs)}")
+    baseline_runs = list(dict.fromkeys(baseline["run_id"].astype(str))) if len(baseline) else []
+    comparison = Comparison(baseline_runs, str(candidate_runs[0]), threshold, alpha)
+    comparison.env = env_differences(baseline, candidate)
+    base_rows = _by_case(baseline)
+    cand_rows = _by_case(candidate)
+    for key in list(dict.fromkeys([*cand_rows, *base_rows])):
+        suite, case = key
+        base = base_rows.get(key, pd.DataFrame())
+        cand = cand_rows.get(key, pd.DataFrame())
+        base_ok = base[base["status"] == "ok"] if len(base) else base
+        cand_ok = cand[cand["status"] == "ok"] if len(cand) else cand
+        if len(base_ok) and len(cand_ok):
+            comparison.cases.append(
+                _compare_case(suite, case, base_ok, cand_ok.iloc[0], threshold, alpha, noise_factor, min_runs)
+            )
+        elif len(base_ok) or len(cand_ok):
+            other = cand if len(base_ok) else base
+            reason = _skip_reason(other)
+            where = "baseline only" if len(base_ok) else "candidate only"
+            comparison.unmatched.append(Unmatched(suite, case, where, reason))
+        else:
+            reason = _skip_reason(pd.concat([frame for frame in (base, cand) if len(frame)]))
+            comparison.unmatched.append(Unmatched(suite, case, "measured on neither side", reason))
+    return comparison
+
+
+def _compare_case(
+    suite: str,
+    case: str,
+    base: pd.DataFrame,
+    cand: pd.Series,
+    threshold: float,
+    alpha: float,
+    noise_factor: float,
+    min_runs: int,
+) -> CaseComparison:
+    runs = [run_sample(row) for _, row in base.iterrows()]
+    judgement = judge(runs, run_sample(cand), threshold, alpha, noise_factor, min_runs)
+    metric = headline_metric(base, cand)
+    if metric == "median_s":
+        base_value, cand_value = judgement.centre_s, run_sample(cand).median_s
+    else:
+        base_value, cand_value = float(np.median(base[metric].astype(float))), float(cand[metric])
+    return CaseComparison(suite, case, judgement, metric, base_value, cand_value)
+
+
+def run_sample(row: pd.Series) -> RunSample:
+    """A stored row's samples; the median of the samples when there are any, else ``median_s``."""
+    samples = row.get("samples_s")
+    if samples is not None and not isinstance(samples, float) and len(samples):
+        values = tuple(float(value) for value in samples)
+        return RunSample(str(row["run_id"]), float(np.median(values)), values)
+    median = row.get("median_s")
+    if median is None or pd.isna(median):
+        raise ValueError(f"case {row.get('case')} of run {row.get('run_id')} has neither samples nor a median")
+    return RunSample(str(row["run_id"]), float(median), None)
+
+
+def headline_metric(base: pd.DataFrame, cand: pd.Series) -> str:
+    for metric in HEADLINE_METRICS:
+        if metric in base and metric in cand and base[metric].notna().all() and pd.notna(cand[metric]):
+            return metric
+    return "median_s"
+
+
+def env_differences(baseline: pd.DataFrame, candidate: pd.DataFrame) -> list[EnvDifference]:
+    """Environment columns whose values are not the same on both sides (or vary in the baseline)."""
+    differences = []
+    for key in ENV_COLUMNS:
+        before = _values(baseline, key)
+        after = _values(candidate, key)
+        if before != after:
+            differences.append(EnvDifference(key, ", ".join(before) or "-", ", ".join(after) or "-"))
+    return differences
+
+
+def machine_key(frame: pd.DataFrame) -> pd.Series:
+    """The machine a row was measured on: GPU model and host (``no GPU @ host`` without one)."""
+    gpu = frame["gpu_name"].astype("string") if "gpu_name" in frame else pd.Series(pd.NA, index=frame.index)
+    host = frame["hostname"].astype("string") if "hostname" in frame else pd.Series(pd.NA, index=frame.index)
+    return gpu.fillna("no GPU").astype(str) + " @ " + host.fillna("unknown host").astype(str)
+
+
+def case_keys(frame: pd.DataFrame) -> pd.Series:
+    """(suite, case) per row; a case name repeated within one run falls back to its fullname."""
+    keys = list(zip(frame["suite"].astype(str), frame["case"].astype(str), strict=True))
+    runs = frame["run_id"].astype(str).tolist()
+    seen = pd.Series([(run, *key) for run, key in zip(runs, keys, strict=True)]).duplicated(keep=False)
+    if seen.any() and "fullname" in frame:
+        fullnames = frame["fullname"].astype(str).tolist()
+        keys = [(key[0], fullnames[i]) if seen.iloc[i] else key for i, key in enumerate(keys)]
+    return pd.Series(keys, index=frame.index)
+
+
+def _by_case(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
+    if frame.empty:
+        return {}
+    groups: dict[tuple[str, str], list] = {}
+    for index, key in zip(frame.index, case_keys(frame), strict=True):
+        groups.setdefault(key, []).append(index)
+    return {key: frame.loc[indices] for key, indices in groups.items()}
+
+
+def _skip_reason(rows: pd.DataFrame) -> str:
+    if rows.empty:
+        return "not in this run"
+    reasons = rows["skip_reason"].dropna().astype(str).unique() if "skip_reason" in rows else []
+    return "; ".join(reasons) if len(reasons) else "not measured"
+
+
+def _values(frame: pd.DataFrame, key: str) -> list[str]:
+    if key not in frame or frame.empty:
+        return []
+    return sorted({str(value) for value in frame[key].dropna().unique()})

@@ -1,0 +1,200 @@
+"""Per-case trends over every stored run, one machine (GPU model and host) at a time.
+
+Each case is shown by its headline figure (GB/s, busbw GB/s, TFLOP/s, else the median time; see
+``compare.HEADLINE_METRICS``) with the run's interquartile range as an error bar: the spread
+between runs is what the nightly's verdicts have to clear.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from gpubench.compare import HEADLINE_METRICS, UNITS, higher_is_better, machine_key
+
+PANELS_PER_FIGURE = 24
+COLUMNS = 4
+
+
+def case_history(frame: pd.DataFrame, pattern: str | None = None) -> pd.DataFrame:
+    """One row per measured case and run: machine, case, headline figure with its IQR band."""
+    rows = frame[frame["status"] == "ok"] if "status" in frame else frame
+    if pattern:
+        rows = rows[[matches(str(case), pattern) for case in rows["case"]]]
+    if rows.empty:
+        return pd.DataFrame(columns=["machine", "suite", "case", "run_id", "started_at", "metric", "value"])
+    out = pd.DataFrame(
+        {
+            "machine": machine_key(rows),
+            "suite": rows["suite"].astype(str),
+            "case": rows["case"].astype(str),
+            "run_id": rows["run_id"].astype(str),
+            "started_at": rows["started_at"],
+            "median_s": rows["median_s"].astype(float),
+            "q1_s": rows["q1_s"].astype(float) if "q1_s" in rows else math.nan,
+            "q3_s": rows["q3_s"].astype(float) if "q3_s" in rows else math.nan,
+        }
+    )
+    metrics, values, lows, highs = [], [], [], []
+    for index, row in rows.iterrows():
+        metric = next((m for m in HEADLINE_METRICS if m in rows and pd.notna(row[m])), "median_s")
+        value = float(row[metric])
+        median, q1, q3 = out.at[index, "median_s"], out.at[index, "q1_s"], out.at[index, "q3_s"]
+        if metric == "median_s":
+            low, high = q1, q3
+        else:  # a rate derived from the time: its band is the time's band, inverted
+            low, high = value * median / q3, value * median / q1
+        metrics.append(metric)
+        values.append(value)
+        lows.append(low)
+        highs.append(high)
+    out["metric"], out["value"], out["low"], out["high"] = metrics, values, lows, highs
+    # Cases in the order the suites list them (sizes ascending), not alphabetically.
+    out["order"] = out.groupby(["suite", "case"], sort=False).ngroup()
+    out = out.sort_values(["machine", "order", "started_at"], kind="stable", ignore_index=True)
+    return out.drop(columns="order")
+
+
+def matches(case: str, pattern: str) -> bool:
+    """Does ``pattern`` occur in ``case``: a substring, where ``*`` and ``?`` are wildcards (brackets literal)."""
+    if "*" in pattern or "?" in pattern:
+        regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+        return re.search(regex, case, re.DOTALL) is not None
+    return pattern in case
+
+
+def summary(history: pd.DataFrame) -> str:
+    """A text table: per machine and case, how many runs, first, last, min, max and spread."""
+    if history.empty:
+        return "no measured case in the store"
+    lines = []
+    for machine, rows in history.groupby("machine", sort=False):
+        lines.append(f"# {machine}")
+        cells = [["case", "runs", "first", "last", "min", "max", "max/min", "last vs median"]]
+        for (_, case), group in rows.groupby(["suite", "case"], sort=False):
+            values = group["value"]
+            metric = group["metric"].iloc[-1]
+            unit = unit_of(metric)
+            last_vs = values.iloc[-1] / values.median()
+            cells.append(
+                [
+                    case,
+                    str(len(group)),
+                    f"{_scaled(values.iloc[0], metric)} {unit}",
+                    f"{_scaled(values.iloc[-1], metric)} {unit}",
+                    f"{_scaled(values.min(), metric)} {unit}",
+                    f"{_scaled(values.max(), metric)} {unit}",
+                    f"{values.max() / values.min():.3f}",
+                    f"x{last_vs:.3f}",
+                ]
+            )
+        widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+        for n, line in enumerate(cells):
+            text = "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+            lines.append(("# " if n == 0 else "  ") + text.rstrip())
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def plot_history(
+    history: pd.DataFrame,
+    out_dir: str | os.PathLike,
+    highlight_run: str | None = None,
+    prefix: str = "history",
+) -> list[Path]:
+    """PNG small multiples, one panel per case, per machine (paged); ``highlight_run`` in red."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for machine, rows in history.groupby("machine", sort=False):
+        cases = list(dict.fromkeys(zip(rows["suite"], rows["case"], strict=True)))
+        pages = [cases[i : i + PANELS_PER_FIGURE] for i in range(0, len(cases), PANELS_PER_FIGURE)]
+        for number, page in enumerate(pages, start=1):
+            name = f"{prefix}_{slug(machine)}" + (f"_{number}" if len(pages) > 1 else "") + ".png"
+            written.append(_plot_page(rows, page, machine, out / name, highlight_run, number, len(pages)))
+    return written
+
+
+def _plot_page(rows, page, machine, path, highlight_run, number, pages) -> Path:
+    columns = min(COLUMNS, len(page))
+    lines = math.ceil(len(page) / columns)
+    # A bare Figure, not pyplot: no global backend switch (notebooks keep theirs), no window.
+    fig = Figure(figsize=(4.2 * columns, 3.0 * lines + 0.8))
+    axes = fig.subplots(lines, columns, squeeze=False)
+    for ax, (suite, case) in zip(axes.flat, page, strict=False):  # more axes than cases
+        group = rows[(rows["suite"] == suite) & (rows["case"] == case)]
+        metric = group["metric"].iloc[-1]
+        scale = _scale(metric)
+        x = range(len(group))
+        values = group["value"] / scale
+        ax.errorbar(
+            x,
+            values,
+            yerr=[values - group["low"] / scale, group["high"] / scale - values],
+            marker="o",
+            markersize=3,
+            linewidth=1,
+            capsize=2,
+            color="tab:blue",
+        )
+        if highlight_run is not None:
+            here = [i for i, run in enumerate(group["run_id"]) if run == highlight_run]
+            ax.plot(here, values.iloc[here], "o", color="tab:red", markersize=7, label="this run")
+        ax.axhline(values.median(), color="grey", linewidth=0.8, linestyle=":")
+        ax.set_title(short_case(case), fontsize=8)
+        better = "higher is better" if metric != "median_s" and higher_is_better(metric) else "lower is better"
+        ax.set_ylabel(f"{unit_of(metric)} ({better})", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.set_xticks(list(x))
+        ax.set_xticklabels(_run_labels(group["started_at"]), rotation=60, fontsize=6)
+        ax.grid(True, alpha=0.3)
+    for ax in list(axes.flat)[len(page) :]:
+        ax.axis("off")
+    title = f"History per case on {machine} (median per run, IQR bars, dotted: median of runs)"
+    fig.suptitle(title + (f", page {number}/{pages}" if pages > 1 else ""), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    return path
+
+
+def unit_of(metric: str) -> str:
+    if metric == "median_s":
+        return "time (us)"
+    return UNITS.get(metric, metric)
+
+
+def _scale(metric: str) -> float:
+    return 1e-6 if metric == "median_s" else 1.0
+
+
+def _scaled(value: float, metric: str) -> str:
+    return f"{value / _scale(metric):.4g}"
+
+
+def short_case(case: str) -> str:
+    """``copy[direction=h2d,host_memory=pinned,bytes=4096]`` -> ``copy h2d pinned 4096``."""
+    match = re.fullmatch(r"([^\[]+)\[(.*)\]", case)
+    if not match:
+        return case
+    values = [part.split("=", 1)[-1] for part in match.group(2).split(",")]
+    return f"{match.group(1)} " + " ".join(values)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9.-]+", "_", text).strip("_")[:80]
+
+
+def _run_labels(stamps: pd.Series) -> list[str]:
+    """Run start times as tick labels, with seconds only when minutes do not tell runs apart."""
+    times = [pd.Timestamp(stamp) for stamp in stamps]
+    labels = [time.strftime("%m-%d %H:%M") for time in times]
+    if len(set(labels)) < len(labels):
+        labels = [time.strftime("%d %H:%M:%S") for time in times]
+    return labels

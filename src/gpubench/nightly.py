@@ -1,0 +1,249 @@
+"""The nightly job: run the suites, judge the run against its machine's history, confirm, report.
+
+1. ``run_suites`` measures and stores the run (exactly ``gpubench run``).
+2. Every case is judged against the last N good runs of the same machine (``baseline.py``) with
+   the rules of ``compare.py``; a case needs ``min_runs`` baseline runs before it can fail a night.
+3. Confirmation: cases judged slower are measured once more, at once, in a fresh pytest process,
+   and the rerun is judged against the same baseline. Only a case slower both times is a
+   regression: a load burst or a cold cache lasts one measurement, a regression lasts.
+4. ``<results>/nightly/<run id>/``: ``report.html`` (self-contained), ``report.md``, PNGs and
+   ``verdicts.json``; cases judged slower there (confirmed or not) never serve as baseline.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from gpubench.baseline import (
+    DEFAULT_BASELINE_RUNS,
+    NIGHTLY_DIR,
+    VERDICTS_FILE,
+    baseline_depth,
+    flagged_cases,
+    select_baseline,
+)
+from gpubench.commands.run import Outcome, run_suites
+from gpubench.compare import DEFAULT_THRESHOLD, CaseComparison, Comparison, compare_frames, machine_key
+from gpubench.compare_format import format_value
+from gpubench.history import case_history, plot_history
+from gpubench.report import Report, plot_verdicts, verdict_table
+from gpubench.store import read_results
+from gpubench.tables import summary
+
+MIN_BASELINE_RUNS = 3
+# What pytest's -k accepts as one name; a test id with other characters reruns its whole suite.
+_K_SAFE = re.compile(r"[\w\[\]\-.:+/]+")
+
+
+@dataclass
+class Night:
+    run_id: str
+    machine: str
+    status: str
+    exit_code: int
+    comparison: Comparison | None = None
+    confirmation: Comparison | None = None
+    rerun_id: str | None = None
+    regressions: list[CaseComparison] = field(default_factory=list)
+    transients: list[CaseComparison] = field(default_factory=list)
+    report_dir: Path | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+def nightly(
+    results: Path,
+    profile: str = "quick",
+    suites: list[str] | None = None,
+    baseline_runs: int = DEFAULT_BASELINE_RUNS,
+    threshold: float = DEFAULT_THRESHOLD,
+    min_runs: int = MIN_BASELINE_RUNS,
+    confirm: bool = True,
+    benchmarks: str | None = None,
+    pytest_args: list[str] | None = None,
+) -> Night:
+    outcome = run_suites(profile, suites, results, benchmarks, pytest_args)
+    print(outcome.report, flush=True)
+    store = read_results(results)
+    candidate = store[store["run_id"] == outcome.run_id]
+    machine = str(machine_key(candidate).iloc[0])
+    baseline = select_baseline(store, outcome.run_id, baseline_runs, flagged_cases(results))
+    night = Night(outcome.run_id, machine, "pass", 0)
+    if not baseline.empty:
+        night.comparison = compare_frames(baseline, candidate, threshold, min_runs=min_runs)
+        if night.comparison.slower and confirm:
+            night.rerun_id = rerun_cases(night.comparison.slower, candidate, profile, results, benchmarks)
+            rerun = read_results(results, night.rerun_id)
+            night.confirmation = compare_frames(baseline, rerun, threshold, min_runs=min_runs)
+        night.regressions, night.transients = split_confirmed(night.comparison, night.confirmation, confirm)
+    night.status, night.exit_code, night.lines = _status(night, baseline, min_runs, outcome)
+    night.report_dir = results / NIGHTLY_DIR / outcome.run_id
+    write_verdicts(night.report_dir, night.run_id, night, night.comparison)
+    if night.rerun_id and night.confirmation is not None:
+        rerun_dir = results / NIGHTLY_DIR / night.rerun_id
+        write_verdicts(rerun_dir, night.rerun_id, night, night.confirmation, confirmation_of=night.run_id)
+    write_night_report(night, store, candidate, outcome, baseline_runs, threshold, min_runs)
+    return night
+
+
+def rerun_cases(cases: list[CaseComparison], candidate: pd.DataFrame, profile, results, benchmarks) -> str:
+    """Measure ``cases`` again in a fresh pytest process; return the new run's id."""
+    wanted = {case.case for case in cases}
+    rows = candidate[candidate["case"].isin(wanted)]
+    names = [str(name) for name in rows["name"]]
+    suites = sorted(set(rows["suite"].astype(str)))
+    selection = ["-k", " or ".join(names)] if all(_K_SAFE.fullmatch(name) for name in names) else []
+    print(f"confirming {len(wanted)} slower case(s) with a rerun: {', '.join(sorted(wanted))}", flush=True)
+    return run_suites(profile, suites, results, benchmarks, selection).run_id
+
+
+def split_confirmed(
+    comparison: Comparison, confirmation: Comparison | None, confirm: bool
+) -> tuple[list[CaseComparison], list[CaseComparison]]:
+    """(regressions, transients): slower cases that the rerun found slower again, and the others."""
+    if not confirm:
+        return comparison.slower, []
+    again = {case.case for case in confirmation.slower} if confirmation else set()
+    regressions = [case for case in comparison.slower if case.case in again]
+    transients = [case for case in comparison.slower if case.case not in again]
+    return regressions, transients
+
+
+def _status(night: Night, baseline: pd.DataFrame, min_runs: int, outcome: Outcome) -> tuple[str, int, list[str]]:
+    lines = []
+    fewest, most = baseline_depth(baseline)
+    if night.comparison is None:
+        status = "first night"
+        lines.append(
+            f"first night on {night.machine}: no earlier good run of this machine in the store, nothing to compare; "
+            f"this run starts the history ({min_runs} runs are needed before a case can fail a night)"
+        )
+    elif night.regressions:
+        status = "regression"
+        lines.append(f"REGRESSION: {len(night.regressions)} case(s) slower, confirmed by a rerun")
+    else:
+        status = "pass"
+        if most < min_runs:
+            lines.append(f"history too short to fail a night: {most} of {min_runs} baseline runs; every case is noisy")
+    if night.comparison is not None:
+        counts = night.comparison.counts()
+        lines.append(
+            f"baseline: {fewest}-{most} earlier good run(s) of {night.machine} per case; "
+            + ", ".join(f"{count} {verdict}" for verdict, count in counts.items())
+        )
+    if night.transients:
+        lines.append(
+            f"{len(night.transients)} case(s) slower once but not in the rerun (transient, not a regression): "
+            + ", ".join(case.case for case in night.transients)
+        )
+    if outcome.exit_code:
+        lines.append("some cases FAILED in pytest (see its output above): the night fails")
+    exit_code = 1 if (night.regressions or outcome.exit_code) else 0
+    return status, exit_code, lines
+
+
+def write_verdicts(
+    out_dir: Path, run_id: str, night: Night, comparison: Comparison | None, confirmation_of: str | None = None
+) -> Path:
+    """``verdicts.json``: every case's verdict; the slower ones are kept out of later baselines."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    confirmed = {case.case for case in night.regressions}
+    document = {
+        "run_id": run_id,
+        "confirmation_of": confirmation_of,
+        "rerun_id": night.rerun_id if confirmation_of is None else None,
+        "machine": night.machine,
+        "status": night.status,
+        "baseline_runs": comparison.baseline_runs if comparison else [],
+        "threshold": comparison.threshold if comparison else None,
+        "cases": [
+            {
+                "suite": case.suite,
+                "case": case.case,
+                "verdict": case.verdict,
+                "ratio": case.judgement.ratio,
+                "p_value": None if math.isnan(case.judgement.p_value) else case.judgement.p_value,
+                "detectable": case.judgement.detectable,
+                "confirmed": (case.case in confirmed) if case.verdict == "slower" else None,
+            }
+            for case in (comparison.cases if comparison else [])
+        ],
+    }
+    path = out_dir / VERDICTS_FILE
+    temporary = path.with_name(f".{VERDICTS_FILE}.tmp")
+    temporary.write_text(json.dumps(document, indent=2, default=str))
+    temporary.replace(path)
+    return path
+
+
+def write_night_report(
+    night: Night,
+    store: pd.DataFrame,
+    candidate: pd.DataFrame,
+    outcome: Outcome,
+    baseline_runs: int,
+    threshold: float,
+    min_runs: int,
+) -> tuple[Path, Path]:
+    out = night.report_dir
+    out.mkdir(parents=True, exist_ok=True)
+    started = candidate["started_at"].iloc[0]
+    report = Report(f"gpubench nightly {night.status.upper()}: run {night.run_id} on {night.machine}")
+    report.paragraph(
+        f"Run {night.run_id}, started {started}, profile {candidate['profile'].iloc[0]}, suites "
+        f"{', '.join(sorted(set(candidate['suite'].astype(str))))}. Judged against the last {baseline_runs} good "
+        f"runs of the same machine (GPU model and host), case by case, at a {threshold:.0%} threshold; "
+        f"a case needs {min_runs} baseline runs before it can fail a night. Method: docs/compare.md."
+    )
+    report.bullets(night.lines)
+    comparison = night.comparison
+    if comparison is not None:
+        report.heading("Environment differences (baseline -> this run)")
+        if comparison.env:
+            report.table(["what", "baseline", "this run"], [[d.key, d.baseline, d.candidate] for d in comparison.env])
+        else:
+            report.paragraph("None: same versions, GPU, driver and host as the baseline runs.")
+        if night.regressions or night.transients:
+            report.heading("Slower cases and their confirmation rerun")
+            report.table(["case", "first run", "rerun", "outcome"], _confirmation_rows(night))
+        report.heading("Verdicts")
+        report.paragraph(
+            "ratio = this run / baseline of the figure shown (GB/s or TFLOP/s: below 1 is slower; times: above 1 is "
+            "slower); CI from the raw samples; runs = baseline runs; spread = slowest / fastest baseline run median "
+            "- 1; detect = the smallest slowdown this case could be called slower for (threshold plus noise)."
+        )
+        report.image(plot_verdicts(comparison, out / "verdicts.png"), "time ratio per case with its interval")
+        verdict_table(report, comparison)
+    history = case_history(store[machine_key(store) == night.machine])
+    history = history[history["case"].isin(set(candidate.loc[candidate["status"] == "ok", "case"]))]
+    if not history.empty:
+        report.heading(f"History on {night.machine}")
+        for path in plot_history(history, out, highlight_run=night.run_id):
+            report.image(path, "median per run with IQR bars; this run in red")
+    report.heading("This run")
+    for path in outcome.plots:
+        report.image(path, path.name)
+    report.pre(summary(candidate))
+    skipped = candidate[candidate["status"] == "skipped"]
+    if not skipped.empty:
+        report.heading("Skipped cases")
+        reasons = Counter(skipped["skip_reason"].astype(str))
+        report.bullets([f"{count} case(s): {reason}" for reason, count in reasons.items()])
+    return report.write(out)
+
+
+def _confirmation_rows(night: Night) -> list[list[str]]:
+    rerun = {case.case: case for case in (night.confirmation.cases if night.confirmation else [])}
+    rows = []
+    for case in night.regressions + night.transients:
+        again = rerun.get(case.case)
+        first = f"x{case.metric_ratio[0]:.3f} ({format_value(case.metric, case.candidate_value)})"
+        second = f"x{again.metric_ratio[0]:.3f} ({again.verdict})" if again else "not rerun"
+        rows.append([case.case, first, second, "REGRESSION" if case in night.regressions else "transient"])
+    return rows

@@ -1,0 +1,81 @@
+"""Helpers for the compare/nightly tests: real benchmark runs in subprocesses, and injections."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+# Statistics that scale with the time of one operation; iqr and stddev scale too.
+TIME_STATS = ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3", "ld15iqr", "hd15iqr", "total")
+
+
+def env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
+
+
+def run_copy_suite(json_path: Path, *args: str, timeout: float = 300) -> Path:
+    """The copy suite's quick profile (``args``: e.g. ``-k h2h``), as a user runs it; its JSON."""
+    command = [
+        sys.executable, "-m", "pytest", str(REPO / "benchmarks" / "test_copy.py"), f"--benchmark-json={json_path}",
+        "-q", "-p", "no:cacheprovider", *args,
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=REPO, env=env(), capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return json_path
+
+
+def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "gpubench", *map(str, args)]
+    return subprocess.run(command, cwd=REPO, env=env(), capture_output=True, text=True, timeout=timeout)
+
+
+def bench_case(bench: dict[str, Any]) -> str:
+    ours = (bench.get("extra_info") or {}).get("gpubench")
+    return ours["case"] if ours else bench["name"]
+
+
+def inject(data: dict[str, Any], case: str, factor: float, run_id: str | None = None) -> dict[str, Any]:
+    """A copy of a pytest-benchmark document where ``case`` takes ``factor`` times as long:
+    raw samples, time statistics and derived metrics (GB/s down, latency up)."""
+    out = copy.deepcopy(data)
+    hits = [bench for bench in out["benchmarks"] if bench_case(bench) == case]
+    assert len(hits) == 1, f"{case}: {len(hits)} matches"
+    stats = hits[0]["stats"]
+    stats["data"] = [value * factor for value in stats["data"]]
+    for key in TIME_STATS:
+        if isinstance(stats.get(key), (int, float)):
+            stats[key] *= factor
+    stats["ops"] = 1 / stats["mean"]
+    ours = (hits[0].get("extra_info") or {}).get("gpubench")
+    if ours:
+        metrics = ours["metrics"]
+        for name in list(metrics):
+            if name.endswith("gbps") or name.endswith("tflops"):
+                metrics[name] /= factor
+            elif name.endswith("_us") or name.endswith("_s"):
+                metrics[name] *= factor
+    if run_id and "gpubench" in out:
+        out["gpubench"]["run_id"] = run_id
+    return out
+
+
+def write_json(data: dict[str, Any], path: Path) -> Path:
+    path.write_text(json.dumps(data))
+    return path
+
+
+def most_stable_case(data: dict[str, Any]) -> str:
+    """The case whose samples scatter least (IQR / median): where a 30% change is clearest."""
+    benches = [bench for bench in data["benchmarks"] if bench["stats"]["median"] > 0]
+    best = min(benches, key=lambda bench: bench["stats"]["iqr"] / bench["stats"]["median"])
+    return bench_case(best)
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())

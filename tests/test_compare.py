@@ -1,0 +1,173 @@
+"""gpubench compare on real runs: injected slowdowns are caught, reruns are not called slower."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from compare_support import cli, inject, load, most_stable_case, run_copy_suite, write_json
+
+from gpubench import cli as gpubench_cli
+from gpubench.store import ingest
+
+FOREIGN_SUITE = """
+import pytest
+
+@pytest.mark.parametrize("n", [200, 2000])
+def test_sum(benchmark, n):
+    benchmark(sum, range(n))
+
+def test_sorted(benchmark):
+    benchmark(sorted, list(range(500, 0, -1)))
+"""
+
+
+@pytest.fixture(scope="module")
+def copy_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Four real runs of the copy suite's host cases, back to back."""
+    folder = tmp_path_factory.mktemp("copy-runs")
+    return [run_copy_suite(folder / f"run{i}.json", "-k", "h2h") for i in range(4)]
+
+
+@pytest.fixture(scope="module")
+def foreign_runs(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    """Two runs of another project's pytest-benchmark suite (no gpubench in it)."""
+    folder = tmp_path_factory.mktemp("foreign")
+    (folder / "test_foreign_bench.py").write_text(FOREIGN_SUITE)
+    paths = []
+    for i in range(2):
+        path = folder / f"foreign{i}.json"
+        command = [
+            sys.executable, "-m", "pytest", "test_foreign_bench.py", f"--benchmark-json={path}", "-q",
+            "-p", "no:cacheprovider", "--benchmark-max-time=0.05", "--benchmark-min-rounds=20",
+        ]  # fmt: skip
+        done = subprocess.run(command, cwd=folder, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def gpubench(capsys: pytest.CaptureFixture):
+    """``gpubench ARGS`` in this process (the CLI's own main): (exit status, stdout, stderr)."""
+
+    def run(*args) -> tuple[int, str, str]:
+        code = gpubench_cli.main([str(arg) for arg in args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+@pytest.fixture
+def compare_json(gpubench):
+    def run(*args) -> tuple[int, dict]:
+        code, out, err = gpubench("compare", *args, "--format", "json")
+        assert code in (0, 1), err
+        return code, json.loads(out)
+
+    return run
+
+
+def verdicts(report: dict) -> dict[str, str]:
+    return {case["case"]: case["verdict"] for case in report["cases"]}
+
+
+def test_injected_slowdown_is_flagged_alone(copy_runs: list[Path], tmp_path: Path, compare_json) -> None:
+    data = load(copy_runs[0])
+    case = most_stable_case(data)
+    slowed = write_json(inject(data, case, 1.3, run_id="injected"), tmp_path / "slowed.json")
+    code, report = compare_json(copy_runs[0], slowed)
+    assert code == 1
+    assert [name for name, verdict in verdicts(report).items() if verdict == "slower"] == [case]
+    row = next(row for row in report["cases"] if row["case"] == case)
+    assert row["ratio"] == pytest.approx(1.3)
+    # Copies are shown in GB/s, higher is better: 30% more time is 1/1.3 of the bandwidth.
+    assert row["metric"] == "gbps" and row["metric_ratio"] == pytest.approx(1 / 1.3)
+    assert row["ci_low"] > 1.05 and row["p_value"] < 0.002
+    table = cli("compare", copy_runs[0], slowed)  # once as a user runs it, in a fresh process
+    assert table.returncode == 1 and "slower" in table.stdout and "x0.769" in table.stdout
+
+
+def test_unchanged_rerun_is_not_slower(copy_runs: list[Path], compare_json) -> None:
+    code, report = compare_json(*copy_runs)  # three runs as baseline, the fourth as candidate
+    assert code == 0, [(c["case"], c["verdict"], c["ratio"], c["detectable"]) for c in report["cases"]]
+    assert report["counts"]["slower"] == 0
+    assert len(report["baseline_runs"]) == 3 and len(report["cases"]) == 5
+    assert all(case["baseline_runs"] == 3 for case in report["cases"])
+
+
+def test_injection_against_a_history_is_never_called_same(copy_runs: list[Path], tmp_path: Path, compare_json) -> None:
+    data = load(copy_runs[3])
+    case = most_stable_case(data)
+    slowed = write_json(inject(data, case, 1.3, run_id="injected"), tmp_path / "slowed.json")
+    _, report = compare_json(*copy_runs[:3], slowed)
+    found = verdicts(report)
+    # Caught when the history resolves 30%; else honestly noisy. Never "same", and nothing else slower.
+    assert found.pop(case) in ("slower", "noisy")
+    assert "slower" not in found.values()
+
+
+def test_stored_run_ids_and_skipped_cases(copy_runs: list[Path], tmp_path: Path, gpubench) -> None:
+    store = tmp_path / "store"
+    first = ingest(copy_runs[0], store).run_id
+    full = run_copy_suite(tmp_path / "full.json", "-k", "h2h or 4096")  # GPU cases skipped without CUDA
+    second = ingest(full, store).run_id
+    code, out, err = gpubench("compare", first, second, "--results", store)
+    assert code in (0, 1), err
+    assert f"baseline: {first}; candidate: {second}" in out
+    if torch.cuda.is_available():  # the 4 KiB GPU cases exist in the candidate only
+        assert out.count("# candidate only: copy[") == 7
+    else:  # listed with the reason they were skipped, not dropped
+        assert "# measured on neither side: 7 case(s): torch" in out and "CPU build" in out
+
+
+def test_environment_differences_are_shown(copy_runs: list[Path], tmp_path: Path, gpubench) -> None:
+    data = load(copy_runs[1])
+    data["machine_info"]["gpubench"]["torch_version"] = "9.9.9"
+    data["gpubench"]["run_id"] = "other-torch"
+    _, out, _ = gpubench("compare", copy_runs[0], write_json(data, tmp_path / "other.json"))
+    lines = [line for line in out.splitlines() if "torch_version" in line]
+    assert len(lines) == 1 and lines[0].rstrip().endswith("-> 9.9.9"), out
+
+
+def test_foreign_pytest_benchmark_suite(foreign_runs: list[Path], tmp_path: Path, gpubench, compare_json) -> None:
+    code, report = compare_json(*foreign_runs)
+    names = {case["case"] for case in report["cases"]}
+    assert names == {"test_sum[200]", "test_sum[2000]", "test_sorted"}
+    assert all(case["metric"] == "median_s" for case in report["cases"])
+    # Inject a slowdown into one case and drop another from the candidate: flagged, and listed.
+    data = inject(load(foreign_runs[1]), "test_sorted", 1.3)
+    data["benchmarks"] = [bench for bench in data["benchmarks"] if bench["name"] != "test_sum[200]"]
+    code, report = compare_json(foreign_runs[1], write_json(data, tmp_path / "slowed.json"))
+    assert code == 1
+    assert verdicts(report) == {"test_sum[2000]": "same", "test_sorted": "slower"}
+    assert report["unmatched"] == [
+        {"suite": "test_foreign_bench", "case": "test_sum[200]", "where": "baseline only", "reason": "not in this run"}
+    ]
+    code, out, _ = gpubench("compare", foreign_runs[1], tmp_path / "slowed.json", "--format", "markdown")
+    assert code == 1 and "| test_foreign_bench::test_sorted |" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.json", "other.json"], "missing.json: no such file"),
+        (["notarun", "alsonot"], "notarun: neither a file nor a run id"),
+        (["{first}", "{first}", "--threshold", "fast"], "threshold 'fast'"),
+        (["{first}", "{text}"], "not a readable JSON file"),
+        (["{first}", "{foreign}"], "no case measured on both sides"),
+        (["{first}", "{first}", "{second}"], "given twice"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message, copy_runs, foreign_runs, tmp_path, gpubench) -> None:
+    text = tmp_path / "notes.json"
+    text.write_text("not json")
+    names = {"first": copy_runs[0], "second": copy_runs[1], "text": text, "foreign": foreign_runs[0]}
+    code, out, err = gpubench("compare", *[arg.format(**names) for arg in args], "--results", tmp_path / "empty")
+    assert code == 2 and not out
+    assert err.count("\n") == 1 and err.startswith("gpubench: error: ") and message in err, err

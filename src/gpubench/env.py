@@ -72,6 +72,8 @@ def host_fingerprint() -> Fingerprint:
         "python_version": platform.python_version(),
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
+        # Other work on the host is the first suspect when host-side figures wander between runs.
+        "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "git_commit": git_commit(),
     }
 

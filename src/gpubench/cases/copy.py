@@ -9,7 +9,8 @@ timed as the whole ``copy_`` (the driver stages them through a pinned bounce buf
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +23,9 @@ from gpubench.timing import Timer
 SUITE = "copy"
 DIRECTIONS = ("h2d", "d2h", "d2d", "bidir", "h2h")
 HOST_MEMORY = ("pinned", "pageable")
+# The host baseline copies on one thread, as the driver's pageable staging copy does; a
+# multi-threaded copy_ on a busy machine also stalls whenever one of its threads is descheduled.
+HOST_BASELINE_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -52,13 +56,26 @@ def measure(config: CopyConfig) -> CaseResult:
     """Time the copy, verify the data arrived, and derive GB/s (and PCIe efficiency where known)."""
     device = torch.device("cpu") if config.direction == "h2h" else require_cuda(config.device_index)
     copy, check = _build(config, device)
-    measurement = Timer(copy, device=device, warmup=config.warmup, samples=config.samples).measure()
+    with _host_threads(HOST_BASELINE_THREADS if config.direction == "h2h" else None):
+        measurement = Timer(copy, device=device, warmup=config.warmup, samples=config.samples).measure()
     check()
     gbps = config.nbytes / measurement.median / 1e9
     metrics = {"gbps": gbps, "latency_us": measurement.median * 1e6}
     if config.direction in ("h2d", "d2h", "bidir"):
         metrics.update(pcie_metrics(device, gbps))
-    return CaseResult(SUITE, config.params(), measurement, metrics)
+    info = {"host_threads": HOST_BASELINE_THREADS} if config.direction == "h2h" else {}
+    return CaseResult(SUITE, config.params(), measurement, metrics, info)
+
+
+@contextmanager
+def _host_threads(count: int | None) -> Iterator[None]:
+    before = torch.get_num_threads()
+    if count:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _random_bytes(nbytes: int, device: torch.device | str = "cpu") -> torch.Tensor:

@@ -5,4 +5,5 @@ COMMANDS = (
     "ingest",
     "plot",
     "env",
+    "allreduce",
 )

@@ -5,9 +5,10 @@ Both sides: 2 Gloo ranks on 127.0.0.1, float32 in place, 16 MiB by default; 5 wa
 collectives, a barrier, then timed loops of the same number of collectives (the number gpubench
 chose), each loop timed with perf_counter, the slowest rank's time per loop kept, the median of
 the loops taken; busbw = bytes / median / 1e9 x 2(n-1)/n. The plain side uses nothing of
-gpubench. Rounds alternate (gpubench, plain, gpubench, ...) so that load from other processes
-falls on both. Prints each round and the ratio of the medians (gpubench / plain); 1.0 is perfect
-agreement. Run from the checkout:
+gpubench. Rounds alternate (gpubench then plain, plain then gpubench, ...) so that load from
+other processes falls on both and neither always runs first. Prints each round, the ratio of the
+medians (gpubench / plain; 1.0 is perfect agreement) and the median of the per-round ratios.
+Run from the checkout:
 
     PYTHONPATH=src python scripts/agreement_allreduce.py [--bytes 16M] [--rounds 5] [--samples 10]
 """
@@ -76,10 +77,16 @@ def main() -> None:
     args = parser.parse_args()
     nbytes = parse_size(args.bytes)
     ours, plain = [], []
+    iters = gpubench_busbw(nbytes, args.samples)[1]  # the loop length gpubench picks; not counted
     for round_index in range(args.rounds):
-        busbw, iters = gpubench_busbw(nbytes, args.samples)
-        ours.append(busbw)
-        plain.append(plain_busbw(nbytes, iters, args.samples))
+        # Alternate which side goes first, so neither always follows the other's start-up or exit.
+        if round_index % 2:
+            plain.append(plain_busbw(nbytes, iters, args.samples))
+            ours.append(gpubench_busbw(nbytes, args.samples)[0])
+        else:
+            busbw, iters = gpubench_busbw(nbytes, args.samples)
+            ours.append(busbw)
+            plain.append(plain_busbw(nbytes, iters, args.samples))
         print(
             f"round {round_index + 1}: gpubench {ours[-1]:.3f} GB/s, plain loop {plain[-1]:.3f} GB/s "
             f"({iters} collectives per loop), ratio {ours[-1] / plain[-1]:.3f}",

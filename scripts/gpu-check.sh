@@ -35,6 +35,12 @@ doctor_report() {  # exit 1 means error findings, which are the output: only a c
 nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || true
 step env gb env --json
 step copy gb run --profile quick --suite copy --results "$out/store"
+# AllReduce: NCCL at the GPU count (2 ranks too: on one GPU NCCL skips that, with its reason), Gloo on CPU
+# and CUDA tensors; then the torchrun entry point at the GPU count.
+gpus=$(python -c 'import torch; print(max(torch.cuda.device_count(), 1))')
+step allreduce gb run --profile quick --suite allreduce --results "$out/store" -- "--gpubench-world-size=$gpus,2"
+step allreduce-torchrun python -m torch.distributed.run --standalone --nproc-per-node "$gpus" \
+  -m gpubench.allreduce --sizes 8,1M,64M --results "$out/store"
 step nightly gb nightly --profile quick --suite copy --results "$out/store"  # judged against the run above
 step doctor doctor_report
 

@@ -58,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--gpubench-profile", choices=PROFILES, default=DEFAULT_PROFILE, help="which cases to run (default: quick)"
     )
+    # AllReduce (benchmarks/test_allreduce.py): how many ranks each worker group runs.
+    group.addoption(
+        "--gpubench-world-size",
+        default=None,
+        metavar="N[,N...]",
+        help="AllReduce ranks per group, comma-separated (default: the GPU count with 2+ GPUs, else 2)",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -15,6 +15,20 @@ SUITE_COLUMNS: dict[str, list[Column]] = {
         ("gbps", "GB/s", "{:.2f}"),
         ("pcie_efficiency_pct", "% of PCIe", "{:.1f}"),
     ],
+    "allreduce": [
+        ("backend", "backend", "{}"),
+        ("device", "device", "{}"),
+        ("world_size", "ranks", "{:.0f}"),
+        ("nodes", "nodes", "{:.0f}"),
+        ("dtype", "type", "{}"),
+        ("bytes", "size (B)", "{:.0f}"),
+        ("count", "count (elts)", "{:.0f}"),
+        ("latency_us", "time (us, max rank)", "{:.2f}"),
+        ("algbw_gbps", "algbw (GB/s)", "{:.3f}"),
+        ("busbw_gbps", "busbw (GB/s)", "{:.3f}"),
+        ("busbw_pct_of_link", "% of link", "{:.1f}"),
+        ("wrong", "#wrong", "{:.0f}"),
+    ],
 }
 COMMON_TAIL: list[Column] = [("iqr_s", "IQR (us)", "{:.2f}"), ("rounds", "n", "{:.0f}")]
 

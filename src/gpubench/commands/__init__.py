@@ -9,4 +9,5 @@ COMMANDS = (
     "compare",
     "history",
     "nightly",
+    "allreduce",
 )

@@ -1,0 +1,101 @@
+"""AllReduce bus bandwidth against message size, and how many times faster NCCL is than Gloo.
+
+``allreduce_busbw.png``: busbw (GB/s, nccl-tests' algbw x 2(n-1)/n from the median time of the
+slowest rank) against bytes, a line per backend/device/ranks/dtype, the link's peak dashed where
+known. ``allreduce_ratio.png``: NCCL busbw / Gloo busbw per size at the same ranks and dtype
+(only when the run has both); without NCCL, Gloo on CUDA tensors / Gloo on CPU tensors instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+LINE_KEYS = ["backend", "device", "world_size", "nodes", "dtype"]
+
+
+def plot(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+    frame = frame[frame["busbw_gbps"] > 0] if "busbw_gbps" in frame else frame.iloc[0:0]
+    if frame.empty:  # one rank only: nothing crosses a link, busbw is 0 by definition
+        return []
+    paths = [_busbw(frame, out_dir)]
+    ratio = ratio_table(frame)
+    if not ratio.empty:
+        paths.append(_ratio(ratio, frame, out_dir))
+    return paths
+
+
+def ratio_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per size: numerator busbw / denominator busbw at equal ranks, nodes and dtype.
+
+    Columns ``pair`` ("nccl:cuda / gloo:cpu"...), ``world_size``, ``nodes``, ``dtype``, ``bytes``,
+    ``ratio``. NCCL against each Gloo when NCCL ran; otherwise Gloo on CUDA against Gloo on CPU.
+    """
+    keys = ["world_size", "nodes", "dtype", "bytes"]
+    rows = frame.assign(transport=frame["backend"].astype(str) + ":" + frame["device"].astype(str))
+    by_transport = {name: group.set_index(keys)["busbw_gbps"] for name, group in rows.groupby("transport")}
+    pairs = [("nccl:cuda", "gloo:cpu"), ("nccl:cuda", "gloo:cuda")]
+    if "nccl:cuda" not in by_transport:
+        pairs = [("gloo:cuda", "gloo:cpu")]
+    parts = []
+    for top, bottom in pairs:
+        if top in by_transport and bottom in by_transport:
+            ratio = (by_transport[top] / by_transport[bottom]).dropna()
+            if not ratio.empty:
+                parts.append(ratio.rename("ratio").reset_index().assign(pair=f"{top} / {bottom}"))
+    if not parts:
+        return pd.DataFrame(columns=["pair", *keys, "ratio"])
+    return pd.concat(parts, ignore_index=True)[["pair", *keys, "ratio"]]
+
+
+def _busbw(frame: pd.DataFrame, out_dir: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for key, rows in frame.groupby(LINE_KEYS, sort=True):
+        backend, device, world_size, nodes, dtype = key
+        rows = rows.sort_values("bytes")
+        where = f"{world_size} ranks" + (f" on {nodes} nodes" if nodes > 1 else "")
+        ax.plot(rows["bytes"], rows["busbw_gbps"], marker="o", label=f"{backend} {device} {dtype}, {where}")
+    if "link_peak_gbps" in frame:
+        peaks = frame.dropna(subset=["link_peak_gbps"]).drop_duplicates(["link", "link_peak_gbps"])
+        for _, peak in peaks.iterrows():
+            value = float(peak["link_peak_gbps"])
+            ax.axhline(value, color="grey", linestyle="--", label=f"{peak['link']} peak {value:.0f} GB/s")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("message size (bytes, log2)")
+    ax.set_ylabel("busbw (GB/s, 10^9 B/s) = algbw x 2(n-1)/n")
+    ax.set_title(f"AllReduce bus bandwidth (median, slowest rank) on {_host(frame)}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return _save(fig, out_dir / "allreduce_busbw.png")
+
+
+def _ratio(ratio: pd.DataFrame, frame: pd.DataFrame, out_dir: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for (pair, world_size, nodes, dtype), rows in ratio.groupby(["pair", "world_size", "nodes", "dtype"], sort=True):
+        rows = rows.sort_values("bytes")
+        ax.plot(rows["bytes"], rows["ratio"], marker="o", label=f"{pair}, {dtype}, {world_size} ranks, {nodes} node(s)")
+    ax.axhline(1.0, color="grey", linestyle=":")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("message size (bytes, log2)")
+    ax.set_ylabel("busbw ratio (x times faster)")
+    ax.set_title(f"AllReduce: how many times the busbw, per size, on {_host(frame)}")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")
+    return _save(fig, out_dir / "allreduce_ratio.png")
+
+
+def _host(frame: pd.DataFrame) -> str:
+    gpu = frame["gpu_name"].dropna() if "gpu_name" in frame else pd.Series(dtype=object)
+    host = str(frame["hostname"].iloc[0]) if "hostname" in frame else "?"
+    return f"{gpu.iloc[0]} / {host}" if not gpu.empty else host
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -23,6 +23,7 @@ step() {  # step NAME COMMAND...: run, log, keep going, remember a failure
 nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || true
 step env gb env --json
 step copy gb run --profile quick --suite copy --results "$out/store"
+step conv gb run --profile quick --suite conv --results "$out/store" -- -k cuda  # GPU cases only
 
 echo "== total $SECONDS s, status $status; files in $out"
 exit $status

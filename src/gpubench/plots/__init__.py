@@ -15,11 +15,12 @@ matplotlib.use("Agg")  # files only: no display on benchmark machines or in CI
 
 import pandas as pd
 
-from gpubench.plots import copy
+from gpubench.plots import conv, copy
 
 Plotter = Callable[[pd.DataFrame, Path], list[Path]]
 PLOTTERS: dict[str, Plotter] = {
     "copy": copy.plot,
+    "conv": conv.plot,
 }
 
 

@@ -5,6 +5,8 @@ rounds alternate (ours, theirs, ours, ...) so a burst of load on a shared machin
 Prints each round and the ratio of the medians of the per-round medians (gpubench / torch).
 
     PYTHONPATH=src python scripts/agreement_conv.py [--shape resnet50_64to64_3x3_56] [--rounds 5] [--threads N]
+
+The suite measures CPU cases with one thread (conv.CPU_THREADS); ``--threads 0`` uses all cores.
 """
 
 from __future__ import annotations
@@ -21,16 +23,14 @@ from gpubench.cases.conv_shapes import shape_set
 from gpubench.workers import run_in_worker
 
 
-def ours(config: conv.ConvConfig, threads: int | None) -> tuple[float, int]:
-    if threads:
-        torch.set_num_threads(threads)
-    result = conv.measure(config)
+def ours(config: conv.ConvConfig) -> tuple[float, int]:
+    result = conv.measure(config)  # sets config.threads for the case, as the suite does
     return result.measurement.median, int(result.info["threads"])
 
 
-def theirs(config: conv.ConvConfig, threads: int | None, min_run_time: float) -> tuple[float, int]:
-    if threads:
-        torch.set_num_threads(threads)
+def theirs(config: conv.ConvConfig, min_run_time: float) -> tuple[float, int]:
+    if config.threads:
+        torch.set_num_threads(config.threads)
     shape = config.shape
     inputs = conv.conv_inputs(shape, config.dtype, config.layout, torch.device("cpu"))
     threads = torch.get_num_threads()
@@ -47,20 +47,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", default="resnet50_64to64_3x3_56", help="a quick-profile shape name")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--threads", type=int, help="threads on both sides (default: torch's default, all cores)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=conv.CPU_THREADS,
+        help="threads on both sides (default: the suite's; 0: all cores)",
+    )
     parser.add_argument("--min-run-time", type=float, default=1.0, help="torch Timer's blocked_autorange budget (s)")
     args = parser.parse_args()
     shapes = {shape.name: shape for shape in shape_set("quick", "cpu")}
     if args.shape not in shapes:
         parser.error(f"unknown shape {args.shape!r}; quick shapes: {', '.join(shapes)}")
-    config = conv.ConvConfig(shapes[args.shape], "cpu", "float32", "nchw", "forward", conv.DEFAULT_FLAGS)
+    shape, flags = shapes[args.shape], conv.DEFAULT_FLAGS
+    config = conv.ConvConfig(shape, "cpu", "float32", "nchw", "forward", flags, threads=args.threads or None)
     print(f"{config.id}: F.conv2d forward, float32, NCHW, batch {config.shape.batch}")
     mine, reference = [], []
     for round_index in range(args.rounds):
-        median, threads = run_in_worker(ours, config, args.threads, timeout=300, label="gpubench")
-        their_median, their_threads = run_in_worker(
-            theirs, config, args.threads, args.min_run_time, timeout=300, label="torch"
-        )
+        median, threads = run_in_worker(ours, config, timeout=300, label="gpubench")
+        their_median, their_threads = run_in_worker(theirs, config, args.min_run_time, timeout=300, label="torch")
         mine.append(median)
         reference.append(their_median)
         print(

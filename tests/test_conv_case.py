@@ -68,6 +68,14 @@ def test_flags_restored_when_the_case_fails(unusual_flags):
     assert cudnn_flags() == unusual_flags
 
 
+def test_cpu_threads_set_for_the_case_and_restored_after():
+    before = torch.get_num_threads()
+    wanted = 2 if before == 1 else 1
+    result = conv.measure(cpu_case(tiny(19), threads=wanted))
+    assert result.info["threads"] == wanted
+    assert torch.get_num_threads() == before
+
+
 def test_a_convolution_runs_once_per_process():
     config = cpu_case(tiny(9))
     conv.measure(config)
@@ -141,6 +149,7 @@ def test_grid_has_all_four_combinations_of_every_case():
     quick = conv.configs("quick")
     cpu = [case for case in quick if case.device == "cpu"]
     assert {case.dtype for case in cpu} == {"float32"} and {case.shape.batch for case in cpu} == {1}
+    assert {case.threads for case in cpu} == {conv.CPU_THREADS}
     cuda = [case for case in quick if case.device == "cuda"]
     assert {(case.dtype, case.allow_tf32) for case in cuda} >= {("float32", True), ("float32", False)}
     assert {case.direction for case in cuda} == {*conv.DIRECTIONS, conv.TRAINING_STEP}

@@ -52,6 +52,7 @@ def test_every_case_lands_in_parquet_with_the_required_columns(frame):
     )
     assert (combos == 4).all()
     assert (static["tflops"] > 0).all() and (static["first_call_s"] > 0).all()
+    assert (frame["threads"] == 1).all()
     assert frame["note"].str.contains("do not apply on the CPU").all()
 
 

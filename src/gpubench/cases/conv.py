@@ -83,6 +83,7 @@ class ConvConfig:
     flags: Flags
     allow_tf32: bool = True
     batch_sizes: tuple[int, ...] = ()
+    threads: int | None = None  # CPU threads for the case; None keeps torch's default
     samples: int = 15
     warmup: int = 3
 
@@ -98,6 +99,8 @@ class ConvConfig:
                 raise ValueError(f"unknown conv {what} {value!r}; expected one of {', '.join(allowed)}")
         if self.batch_sizes and min(self.batch_sizes) < 1:
             raise ValueError(f"batch sizes must be positive, got {self.batch_sizes}")
+        if self.threads is not None and self.threads < 1:
+            raise ValueError(f"threads must be positive, got {self.threads}")
 
     @property
     def scenario(self) -> str:
@@ -154,6 +157,18 @@ def applied_flags(flags: Flags, allow_tf32: bool) -> Iterator[None]:
         enabled=True, benchmark=flags.benchmark, deterministic=flags.deterministic, allow_tf32=allow_tf32
     ):
         yield
+
+
+@contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """``torch.set_num_threads(threads)`` for the case (None: leave it), restored on exit."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def flags_in_effect() -> str:
@@ -400,7 +415,8 @@ def measure(config: ConvConfig) -> CaseResult:
     shape = config.shape.with_batch(config.batch)
     require_memory(device, pass_bytes(shape, config.dtype) * (3 if config.batch_sizes else 1), config.id)
     case_index = claim_plan_keys(plan_keys(config), config.id)
-    with applied_flags(config.flags, config.allow_tf32):
+    threads = config.threads if device.type == "cpu" else None
+    with applied_flags(config.flags, config.allow_tf32), cpu_threads(threads):
         info = _context(config, device, case_index)
         if config.batch_sizes:
             return _measure_dynamic(config, device, info)
@@ -509,6 +525,10 @@ def variants(profile: str, device: str) -> list[tuple[str, bool, str]]:
     return [(dtype, tf32, layout) for dtype, tf32 in kinds for layout in LAYOUTS]
 
 
+# One thread: the CPU cases are the control (cuDNN flags do not apply there), and a multi-threaded
+# oneDNN convolution on a shared host swings 10-30x whenever another process takes a core
+# (OpenMP threads wait for the descheduled one), one thread at most about 2x.
+CPU_THREADS = 1
 DYNAMIC_SHAPES = ("resnet50_64to64_3x3_56", "deepbench_1to32_5x20s2_161x700")
 
 
@@ -533,13 +553,14 @@ def configs(profile: str) -> list[ConvConfig]:
         shapes = shape_set(profile, device)
         dynamic = shape_set("quick", device) if profile == "full" else [s for s in shapes if s.name in DYNAMIC_SHAPES]
         kinds = variants(profile, device)
+        threads = CPU_THREADS if device == "cpu" else None
         for flags in FLAG_COMBOS:
             for shape in shapes:
                 for dtype, tf32, layout in kinds:
                     for direction in DIRECTIONS:
-                        cases.append(ConvConfig(shape, device, dtype, layout, direction, flags, tf32))
+                        cases.append(ConvConfig(shape, device, dtype, layout, direction, flags, tf32, threads=threads))
             dtype, tf32, layout = kinds[0]
             for shape in dynamic:
                 sizes = batch_sequence(device, shape.batch)
-                cases.append(ConvConfig(shape, device, dtype, layout, TRAINING_STEP, flags, tf32, sizes))
+                cases.append(ConvConfig(shape, device, dtype, layout, TRAINING_STEP, flags, tf32, sizes, threads))
     return cases

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
 DIRECTIONS = ("forward", "backward_data", "backward_weight")
 SHORT = {"forward": "fwd", "backward_data": "bwd data", "backward_weight": "bwd weight"}
@@ -100,10 +101,17 @@ def _heatmap(matrix, rows, columns, norm, cmap, fmt, title, device, path: Path) 
     if len(rows) <= 60:
         for (i, j), value in np.ndenumerate(matrix):
             if np.isfinite(value):
-                ax.text(j, i, fmt.format(value), ha="center", va="center", fontsize=7, color="black")
+                red, green, blue, _ = image.cmap(norm(value))
+                dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+                ax.text(
+                    j, i, fmt.format(value), ha="center", va="center", fontsize=7, color="white" if dark else "black"
+                )
     for boundary in range(len(columns) // len(DIRECTIONS), len(columns), len(columns) // len(DIRECTIONS)):
         ax.axvline(boundary - 0.5, color="white", linewidth=2)
-    fig.colorbar(image, ax=ax, shrink=0.8)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))  # plain numbers, not 9x10^-1
+    wide = norm.vmax / norm.vmin > 10  # over a decade, labelled minor ticks would overlap
+    bar.ax.yaxis.set_minor_formatter(NullFormatter() if wide else FormatStrFormatter("%.3g"))
     ax.set_title(title + (f"\n{CPU_NOTE}" if device == "cpu" else ""), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -137,6 +137,21 @@ def test_cuda_case_skips_with_reason_without_cuda():
         conv.measure(config)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize(("dtype", "layout"), [("float32", "nchw"), ("float16", "channels_last")])
+def test_cuda_case_records_kernels_memory_and_flags(dtype, layout):
+    shape = ConvShape(f"cuda {dtype}", 4, 16, 32, 28, 28, 3, 3, 1, 1)
+    config = ConvConfig(shape, "cuda", dtype, layout, "backward_weight", ON_ON, samples=5)
+    before = cudnn_flags()
+    result = conv.measure(config)
+    assert cudnn_flags() == before
+    assert result.info["cudnn_applies"] is True and result.info["conv_backend"].startswith("Cudnn")
+    assert result.info["kernel_count"] >= 1 and result.info["kernels"]
+    assert result.metrics["first_call_peak_bytes"] > 0
+    assert result.measurement.clock == "cuda-event"
+    assert "benchmark=True deterministic=True" in result.info["flags_in_effect"]
+
+
 def test_grid_has_all_four_combinations_of_every_case():
     for profile in ("quick", "full"):
         cases = conv.configs(profile)

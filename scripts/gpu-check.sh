@@ -35,6 +35,7 @@ doctor_report() {  # exit 1 means error findings, which are the output: only a c
 nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || true
 step env gb env --json
 step copy gb run --profile quick --suite copy --results "$out/store"
+step conv gb run --profile quick --suite conv --results "$out/store" -- -k cuda  # GPU cases only
 # AllReduce: NCCL at the GPU count (2 ranks too: on one GPU NCCL skips that, with its reason), Gloo on CPU
 # and CUDA tensors; then the torchrun entry point at the GPU count.
 gpus=$(python -c 'import torch; print(max(torch.cuda.device_count(), 1))')

@@ -29,6 +29,22 @@ SUITE_COLUMNS: dict[str, list[Column]] = {
         ("busbw_pct_of_link", "% of link", "{:.1f}"),
         ("wrong", "#wrong", "{:.0f}"),
     ],
+    "conv": [
+        ("device", "device", "{}"),
+        ("shape", "shape", "{}"),
+        ("batch", "N", "{:.0f}"),
+        ("dtype", "dtype", "{}"),
+        ("allow_tf32", "tf32", "{}"),
+        ("layout", "layout", "{}"),
+        ("direction", "pass", "{}"),
+        ("cudnn_benchmark", "bench", "{}"),
+        ("cudnn_deterministic", "determ", "{}"),
+        ("median_s", "time (us)", "{:.1f}"),
+        ("tflops", "TFLOP/s", "{:.3f}"),
+        ("first_call_s", "1st call (s)", "{:.4f}"),
+        ("deterministic_output", "bitwise same", "{}"),
+        ("max_abs_diff", "max |diff|", "{:.2g}"),
+    ],
 }
 COMMON_TAIL: list[Column] = [("iqr_s", "IQR (us)", "{:.2f}"), ("rounds", "n", "{:.0f}")]
 

@@ -15,12 +15,13 @@ matplotlib.use("Agg")  # files only: no display on benchmark machines or in CI
 
 import pandas as pd
 
-from gpubench.plots import allreduce, copy
+from gpubench.plots import allreduce, conv, copy
 
 Plotter = Callable[[pd.DataFrame, Path], list[Path]]
 PLOTTERS: dict[str, Plotter] = {
     "copy": copy.plot,
     "allreduce": allreduce.plot,
+    "conv": conv.plot,
 }
 
 

@@ -1,0 +1,146 @@
+"""Convolution flags: speed-up of each flag combination over the default, first-call cost, dynamic shapes.
+
+Per device and variant (dtype, TF32, layout) one heatmap of speed-ups (median time with
+benchmark off and deterministic off / median time of the combination; > 1 is faster) and one of
+first-call times; per device one figure of cumulative time over the dynamic batch-size sequence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LogNorm
+from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
+DIRECTIONS = ("forward", "backward_data", "backward_weight")
+SHORT = {"forward": "fwd", "backward_data": "bwd data", "backward_weight": "bwd weight"}
+COMBOS = ((False, False), (True, False), (False, True), (True, True))  # default first
+CPU_NOTE = "CPU: cuDNN flags do not apply (oneDNN); differences are noise"
+
+
+def combo_label(benchmark: bool, deterministic: bool, sep: str = ", ") -> str:
+    return f"bench {'on' if benchmark else 'off'}{sep}det {'on' if deterministic else 'off'}"
+
+
+def _column(direction: str, combo: tuple[bool, bool]) -> str:
+    return "\n".join((SHORT[direction], combo_label(*combo, sep="\n")))
+
+
+def variant_label(row: pd.Series) -> str:
+    tf32 = row["device"] == "cuda" and row["dtype"] == "float32" and bool(row["allow_tf32"])
+    return f"{row['dtype']}{'+TF32' if tf32 else ''} {row['layout']}"
+
+
+def plot(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """``conv_speedup_*.png``, ``conv_first_call_*.png`` and ``conv_dynamic_*.png``."""
+    frame = frame.copy()
+    frame["variant"] = frame.apply(variant_label, axis=1)
+    frame["row"] = frame["shape"].astype(str) + " n" + frame["batch"].astype(str)
+    written: list[Path] = []
+    static = frame[frame["scenario"] == "static"]
+    for (device, variant), rows in static.groupby(["device", "variant"], sort=False):
+        slug = f"{device}_{variant.replace(' ', '_').replace('+', '_')}"
+        written.append(_speedup(rows, device, variant, out_dir / f"conv_speedup_{slug}.png"))
+        written.append(_first_call(rows, device, variant, out_dir / f"conv_first_call_{slug}.png"))
+    dynamic = frame[frame["scenario"] == "dynamic"]
+    for device, rows in dynamic.groupby("device", sort=False):
+        written.append(_dynamic(rows, device, out_dir / f"conv_dynamic_{device}.png"))
+    return written
+
+
+def _cell(rows: pd.DataFrame, direction: str, combo: tuple[bool, bool], column: str) -> pd.Series:
+    chosen = rows[
+        (rows["direction"] == direction)
+        & (rows["cudnn_benchmark"] == combo[0])
+        & (rows["cudnn_deterministic"] == combo[1])
+    ]
+    return chosen.groupby("row", sort=False)[column].median()
+
+
+def _speedup(rows: pd.DataFrame, device: str, variant: str, path: Path) -> Path:
+    labels = list(dict.fromkeys(rows["row"]))
+    columns, values = [], []
+    for direction in DIRECTIONS:
+        baseline = _cell(rows, direction, COMBOS[0], "median_s")
+        for combo in COMBOS[1:]:
+            ratio = baseline / _cell(rows, direction, combo, "median_s")
+            columns.append(_column(direction, combo))
+            values.append(ratio.reindex(labels).to_numpy(dtype=float))
+    matrix = np.array(values).T
+    finite = matrix[np.isfinite(matrix) & (matrix > 0)]
+    spread = max(1.05, float(np.max(np.maximum(finite, 1 / finite)))) if finite.size else 2.0
+    title = f"Speed-up over benchmark off, deterministic off (median time ratio, >1 = faster)\n{variant} on {device}"
+    return _heatmap(matrix, labels, columns, LogNorm(1 / spread, spread), "RdBu", "{:.2f}", title, device, path)
+
+
+def _first_call(rows: pd.DataFrame, device: str, variant: str, path: Path) -> Path:
+    labels = list(dict.fromkeys(rows["row"]))
+    columns, values = [], []
+    for direction in DIRECTIONS:
+        for combo in COMBOS:
+            columns.append(_column(direction, combo))
+            values.append(_cell(rows, direction, combo, "first_call_s").reindex(labels).to_numpy(dtype=float) * 1e3)
+    matrix = np.array(values).T
+    finite = matrix[np.isfinite(matrix) & (matrix > 0)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.1, 1.0)
+    norm = LogNorm(low, max(high, low * 1.01))
+    what = "First call (ms, wall clock after synchronising; holds the autotuning when benchmark is on)"
+    title = f"{what}\n{variant} on {device}"
+    return _heatmap(matrix, labels, columns, norm, "viridis", "{:.3g}", title, device, path)
+
+
+def _heatmap(matrix, rows, columns, norm, cmap, fmt, title, device, path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(2.0 + 1.05 * len(columns), 1.6 + 0.42 * len(rows)))
+    masked = np.ma.masked_invalid(matrix)
+    image = ax.imshow(masked, norm=norm, cmap=cmap, aspect="auto")
+    ax.set_xticks(range(len(columns)), columns, fontsize=7)
+    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    if len(rows) <= 60:
+        for (i, j), value in np.ndenumerate(matrix):
+            if np.isfinite(value):
+                red, green, blue, _ = image.cmap(norm(value))
+                dark = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
+                ax.text(
+                    j, i, fmt.format(value), ha="center", va="center", fontsize=7, color="white" if dark else "black"
+                )
+    for boundary in range(len(columns) // len(DIRECTIONS), len(columns), len(columns) // len(DIRECTIONS)):
+        ax.axvline(boundary - 0.5, color="white", linewidth=2)
+    bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))  # plain numbers, not 9x10^-1
+    wide = norm.vmax / norm.vmin > 10  # over a decade, labelled minor ticks would overlap
+    bar.ax.yaxis.set_minor_formatter(NullFormatter() if wide else FormatStrFormatter("%.3g"))
+    ax.set_title(title + (f"\n{CPU_NOTE}" if device == "cpu" else ""), fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _dynamic(rows: pd.DataFrame, device: str, path: Path) -> Path:
+    groups = list(rows.groupby(["row", "variant"], sort=False))
+    fig, axes = plt.subplots(1, len(groups), figsize=(6 * len(groups), 4.5), squeeze=False)
+    for ax, ((label, variant), group) in zip(axes[0], groups, strict=True):
+        sequence = ""
+        for _, case in group.iterrows():
+            steps = np.asarray(case["samples_s"], dtype=float)
+            combo = (bool(case["cudnn_benchmark"]), bool(case["cudnn_deterministic"]))
+            style = "-" if combo[0] else "--"
+            total = f"total {steps.sum():.3g} s"
+            ax.plot(
+                range(1, len(steps) + 1), np.cumsum(steps), style, marker=".", label=f"{combo_label(*combo)}: {total}"
+            )
+            sequence = str(case.get("batch_sequence", ""))
+        ax.set_xlabel(f"training step (batch sizes in order: {sequence})", fontsize=8)
+        ax.set_ylabel("cumulative time (s, wall clock, synchronised)")
+        ax.set_title(f"{label.rsplit(' n', 1)[0]}, {variant}", fontsize=9)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    suptitle = f"Dynamic batch sizes on {device}: forward + backward per step; benchmark on re-tunes every new size"
+    fig.suptitle(suptitle + (f"\n{CPU_NOTE}" if device == "cpu" else ""), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,59 @@
+"""Flag isolation: one fresh process per flag combination, never a convolution twice in a process."""
+
+import os
+
+import pytest
+import torch
+
+from gpubench.cases import conv
+from gpubench.cases.conv import FLAG_COMBOS, ConvConfig
+from gpubench.cases.conv_shapes import ConvShape
+from gpubench.cases.conv_worker import ConvSession, serve
+from gpubench.result import CaseResult, CaseSkipped
+
+SHAPE_A = ConvShape("a", 1, 6, 8, 10, 10, 3, 3, 1, 1)
+SHAPE_B = ConvShape("b", 1, 8, 6, 10, 10, 1, 1, 1, 0)
+
+
+def case(shape, flags, direction="forward", device="cpu") -> ConvConfig:
+    return ConvConfig(shape, device, "float32", "nchw", direction, flags, samples=3, warmup=1)
+
+
+def test_each_combination_runs_in_its_own_fresh_process():
+    cases = [case(shape, flags) for flags in FLAG_COMBOS for shape in (SHAPE_A, SHAPE_B)]
+    session = ConvSession(cases)
+    results = {config: session.result(config) for config in cases}
+    assert session.workers_started == len(FLAG_COMBOS)
+    pids = {}
+    for config, result in results.items():
+        assert isinstance(result, CaseResult)
+        assert result.info["worker_pid"] != os.getpid() and result.info["parent_pid"] == os.getpid()
+        wanted = f"benchmark={config.flags.benchmark} deterministic={config.flags.deterministic}"
+        assert wanted in result.info["flags_in_effect"]
+        pids.setdefault(config.flags, set()).add(result.info["worker_pid"])
+    assert all(len(p) == 1 for p in pids.values()), "a combination was split over processes"
+    assert len(set().union(*pids.values())) == len(FLAG_COMBOS), "two combinations shared a process"
+    # Both shapes of a combination ran in one process, in order, as its first two cases.
+    first = results[cases[0]].info["process_case_index"], results[cases[1]].info["process_case_index"]
+    assert first == (0, 1)
+
+
+def test_a_worker_refuses_other_combinations():
+    with pytest.raises(ValueError, match="other combinations"):
+        serve("cpu", FLAG_COMBOS[0], [case(SHAPE_A, FLAG_COMBOS[1])])
+
+
+def test_a_worker_refuses_to_run_a_convolution_twice():
+    # In-process, as a worker would: the second run of the same pass is refused, not measured.
+    shape = ConvShape("twice", 1, 5, 5, 9, 9, 3, 3, 1, 1)
+    outcomes = serve("cpu", FLAG_COMBOS[2], [case(shape, FLAG_COMBOS[2]), case(shape, FLAG_COMBOS[2])])
+    assert isinstance(outcomes[0], CaseResult)
+    assert isinstance(outcomes[1], conv.PlanCacheReuse)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the skip on a machine without CUDA")
+def test_cuda_combinations_skip_without_starting_a_worker():
+    session = ConvSession([case(SHAPE_A, FLAG_COMBOS[1], device="cuda")])
+    with pytest.raises(CaseSkipped, match=r"CPU build|no usable GPU"):
+        session.result(case(SHAPE_A, FLAG_COMBOS[1], device="cuda"))
+    assert session.workers_started == 0

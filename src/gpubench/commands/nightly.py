@@ -6,18 +6,16 @@ import argparse
 from pathlib import Path
 
 from gpubench.baseline import DEFAULT_BASELINE_RUNS, accept_night
+from gpubench.commands.run import add_suite_arguments
 from gpubench.compare import DEFAULT_THRESHOLD, parse_threshold
 from gpubench.nightly import MIN_BASELINE_RUNS, nightly
-from gpubench.profiles import DEFAULT_PROFILE, PROFILES
 
 NAME = "nightly"
 HELP = "run the suites, compare with the last good runs of this machine, write a report; exit 1 on a regression"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help="quick (default) or full")
-    parser.add_argument("--suite", nargs="+", metavar="SUITE", help="suites to run (default: all in benchmarks/)")
-    parser.add_argument("--results", default="results", help="results store directory (default: results/)")
+    add_suite_arguments(parser)
     parser.add_argument(
         "--baseline-runs",
         type=int,
@@ -36,13 +34,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-confirm", action="store_true", help="do not rerun slower cases to confirm them (faster, less robust)"
     )
-    parser.add_argument("--benchmarks", help="benchmark directory (default: the checkout's benchmarks/)")
     parser.add_argument(
         "--accept",
         metavar="RUN_ID",
         help="run nothing: accept that night's slowdowns as the new normal (they then serve as baseline)",
     )
-    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra arguments for pytest")
 
 
 def main(args: argparse.Namespace) -> int:

@@ -23,6 +23,11 @@ HELP = "run the benchmark suites, store the results as parquet, plot them and pr
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_suite_arguments(parser)
+
+
+def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
+    """What selects and stores a run of the suites; shared by every command that runs them."""
     parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help="quick (default) or full")
     parser.add_argument("--suite", nargs="+", metavar="SUITE", help="suites to run (default: all in benchmarks/)")
     parser.add_argument("--results", default="results", help="results store directory (default: results/)")

@@ -4,8 +4,9 @@ Both sides run in fresh worker processes, as the suite does, with the same threa
 rounds alternate (ours, theirs, ours, ...) so a burst of load on a shared machine hits both.
 Prints each round, the ratio of the medians of the per-round medians (gpubench / torch) and the
 median of the per-round ratios (each round's two runs are seconds apart, so it pairs like loads).
-On a shared host a fresh process can land in a slow or a fast state for its whole life (here: 1.55
-or 2.15 ms for the same convolution, whichever side ran it), so judge the median over many rounds.
+A fresh process that has not yet freed a large block pays page faults on every conv output
+(glibc's mmap threshold: 2.1 instead of 1.5 ms here), so both sides first settle the allocator as
+the suite's workers do (conv.settle_host_allocator); still judge the median over many rounds.
 
     PYTHONPATH=src python scripts/agreement_conv.py [--shape resnet50_64to64_3x3_56] [--rounds 9] [--threads N]
 
@@ -27,6 +28,7 @@ from gpubench.workers import run_in_worker
 
 
 def ours(config: conv.ConvConfig) -> tuple[float, int]:
+    conv.prime("cpu", [(config.dtype, config.layout)])  # as the suite's worker does first
     result = conv.measure(config)  # sets config.threads for the case, as the suite does
     return result.measurement.median, int(result.info["threads"])
 
@@ -34,6 +36,7 @@ def ours(config: conv.ConvConfig) -> tuple[float, int]:
 def theirs(config: conv.ConvConfig, min_run_time: float) -> tuple[float, int]:
     if config.threads:
         torch.set_num_threads(config.threads)
+    conv.settle_host_allocator()  # the same process state as the suite's workers (see conv.py)
     shape = config.shape
     inputs = conv.conv_inputs(shape, config.dtype, config.layout, torch.device("cpu"))
     threads = torch.get_num_threads()

@@ -504,6 +504,8 @@ def prime(device_name: str, variants: Sequence[tuple[str, str]]) -> None:
     """Load the convolution libraries (cuDNN handle, oneDNN JIT) on a tiny shape outside the grid,
     so the first measured case's first call does not carry the process's one-time start-up."""
     device = require_cuda(0) if device_name == "cuda" else torch.device("cpu")
+    if device.type == "cpu":
+        settle_host_allocator()
     for dtype, layout in variants:
         for direction in DIRECTIONS:
             key = (device_name, f"priming-{dtype}", layout, direction, PRIMING_SHAPE.geometry)
@@ -511,6 +513,21 @@ def prime(device_name: str, variants: Sequence[tuple[str, str]]) -> None:
                 claim_plan_keys([key], f"priming {dtype} {layout} {direction}", record_case=False)
                 conv_pass(PRIMING_SHAPE, direction, dtype, layout, device).run()
     _synchronize(device)
+
+
+# glibc serves large blocks with mmap until a large block is freed, which raises its threshold to
+# that block's size (a block of 32 MiB or more leaves it alone); until then every conv output is
+# fresh pages and pays page faults on each call: 64->64 3x3 at 56x56 took 2.1 ms in such a process
+# and 1.5 ms after freeing 4-28 MiB. A long-running program is in the second state, so every CPU
+# worker is put there first.
+_ALLOCATOR_SETTLE_BYTES = 16 << 20
+
+
+def settle_host_allocator() -> None:
+    """Allocate and free one large block so later allocations reuse the heap (see above)."""
+    block = torch.empty(_ALLOCATOR_SETTLE_BYTES, dtype=torch.uint8)
+    block[:: 1 << 12] = 1  # touch every page: a block never touched may never be mapped
+    del block
 
 
 def variants(profile: str, device: str) -> list[tuple[str, bool, str]]:

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from gpubench import __version__
 from gpubench.commands import COMMANDS
@@ -19,8 +20,15 @@ from gpubench.workers import WorkerError
 USAGE_ERROR = 2
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``gpubench run: error: ...``) and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="gpubench", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="gpubench", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"gpubench {__version__}")
     subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for module_name in COMMANDS:

@@ -1,7 +1,6 @@
 """Bad input on the command line: one line on stderr, exit status 2."""
 
 import pytest
-
 from support import cli
 
 

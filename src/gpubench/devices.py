@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 
@@ -19,6 +21,18 @@ def require_cuda(device_index: int = 0) -> torch.device:
     if device_index >= torch.cuda.device_count():
         raise CaseSkipped(f"cuda:{device_index} does not exist ({torch.cuda.device_count()} GPU(s) visible)")
     return torch.device("cuda", device_index)
+
+
+@contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """``torch.set_num_threads(threads)`` inside the block (None: leave it), restored on exit."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def free_host_bytes() -> int:

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from gpubench.cases.conv_shapes import ConvShape, conv_flops, shape_set
-from gpubench.devices import require_cuda, require_memory
+from gpubench.devices import cpu_threads, require_cuda, require_memory
 from gpubench.profiles import check_profile
 from gpubench.result import CaseResult, Scalar, VerificationError
 from gpubench.stats import Measurement
@@ -157,18 +157,6 @@ def applied_flags(flags: Flags, allow_tf32: bool) -> Iterator[None]:
         enabled=True, benchmark=flags.benchmark, deterministic=flags.deterministic, allow_tf32=allow_tf32
     ):
         yield
-
-
-@contextmanager
-def cpu_threads(threads: int | None) -> Iterator[None]:
-    """``torch.set_num_threads(threads)`` for the case (None: leave it), restored on exit."""
-    before = torch.get_num_threads()
-    if threads:
-        torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def flags_in_effect() -> str:

@@ -9,13 +9,12 @@ timed as the whole ``copy_`` (the driver stages them through a pinned bounce buf
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 
-from gpubench.devices import pcie_metrics, require_cuda, require_memory
+from gpubench.devices import cpu_threads, pcie_metrics, require_cuda, require_memory
 from gpubench.profiles import check_profile, powers_of_two
 from gpubench.result import CaseResult, CaseSkipped, Scalar, VerificationError
 from gpubench.timing import Timer
@@ -56,7 +55,7 @@ def measure(config: CopyConfig) -> CaseResult:
     """Time the copy, verify the data arrived, and derive GB/s (and PCIe efficiency where known)."""
     device = torch.device("cpu") if config.direction == "h2h" else require_cuda(config.device_index)
     copy, check = _build(config, device)
-    with _host_threads(HOST_BASELINE_THREADS if config.direction == "h2h" else None):
+    with cpu_threads(HOST_BASELINE_THREADS if config.direction == "h2h" else None):
         measurement = Timer(copy, device=device, warmup=config.warmup, samples=config.samples).measure()
     check()
     gbps = config.nbytes / measurement.median / 1e9
@@ -65,17 +64,6 @@ def measure(config: CopyConfig) -> CaseResult:
         metrics.update(pcie_metrics(device, gbps))
     info = {"host_threads": HOST_BASELINE_THREADS} if config.direction == "h2h" else {}
     return CaseResult(SUITE, config.params(), measurement, metrics, info)
-
-
-@contextmanager
-def _host_threads(count: int | None) -> Iterator[None]:
-    before = torch.get_num_threads()
-    if count:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _random_bytes(nbytes: int, device: torch.device | str = "cpu") -> torch.Tensor:

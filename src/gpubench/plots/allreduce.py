@@ -62,13 +62,11 @@ def _busbw(frame: pd.DataFrame, out_dir: Path) -> Path:
         for _, peak in peaks.iterrows():
             value = float(peak["link_peak_gbps"])
             ax.axhline(value, color="grey", linestyle="--", label=f"{peak['link']} peak {value:.0f} GB/s")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("message size (bytes, log2)")
-    ax.set_ylabel("busbw (GB/s, 10^9 B/s) = algbw x 2(n-1)/n")
-    ax.set_title(f"AllReduce bus bandwidth (median, slowest rank) on {_host(frame)}")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small")
+    _log_axes(
+        ax,
+        "busbw (GB/s, 10^9 B/s) = algbw x 2(n-1)/n",
+        f"AllReduce bus bandwidth (median, slowest rank) on {_host(frame)}",
+    )
     return _save(fig, out_dir / "allreduce_busbw.png")
 
 
@@ -78,13 +76,7 @@ def _ratio(ratio: pd.DataFrame, frame: pd.DataFrame, out_dir: Path) -> Path:
         rows = rows.sort_values("bytes")
         ax.plot(rows["bytes"], rows["ratio"], marker="o", label=f"{pair}, {dtype}, {world_size} ranks, {nodes} node(s)")
     ax.axhline(1.0, color="grey", linestyle=":")
-    ax.set_xscale("log", base=2)
-    ax.set_yscale("log")
-    ax.set_xlabel("message size (bytes, log2)")
-    ax.set_ylabel("busbw ratio (x times faster)")
-    ax.set_title(f"AllReduce: how many times the busbw, per size, on {_host(frame)}")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small")
+    _log_axes(ax, "busbw ratio (x times faster)", f"AllReduce: how many times the busbw, per size, on {_host(frame)}")
     return _save(fig, out_dir / "allreduce_ratio.png")
 
 
@@ -99,3 +91,14 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _log_axes(ax: plt.Axes, ylabel: str, title: str) -> None:
+    """Both axes log scale (size in powers of two), labels, grid and legend."""
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("message size (bytes, log2)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small")

@@ -11,7 +11,8 @@ out=results/$name
 mkdir -p "$out"
 exec > >(tee "$out/summary.log") 2>&1
 export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
-gb() { python -m gpubench "$@"; }
+py=${PYTHON:-python3}  # the device image has python3, not always python
+gb() { "$py" -m gpubench "$@"; }
 status=0
 step() {  # step NAME COMMAND...: run, log, keep going, remember a failure
   local label=$1; shift
@@ -38,11 +39,10 @@ step copy gb run --profile quick --suite copy --results "$out/store"
 step conv gb run --profile quick --suite conv --results "$out/store" -- -k cuda  # GPU cases only
 # AllReduce: NCCL at the GPU count (2 ranks too: on one GPU NCCL skips that, with its reason), Gloo on CPU
 # and CUDA tensors; then the torchrun entry point at the GPU count.
-gpus=$(python -c 'import torch; print(max(torch.cuda.device_count(), 1))')
+gpus=$("$py" -c 'import torch; print(max(torch.cuda.device_count(), 1))')
 step allreduce gb run --profile quick --suite allreduce --results "$out/store" -- "--gpubench-world-size=$gpus,2"
-step allreduce-torchrun python -m torch.distributed.run --standalone --nproc-per-node "$gpus" \
+step allreduce-torchrun "$py" -m torch.distributed.run --standalone --nproc-per-node "$gpus" \
   -m gpubench.allreduce --sizes 8,1M,64M --results "$out/store"
-step nightly gb nightly --profile quick --suite copy --results "$out/store"  # judged against the run above
 step doctor doctor_report
 
 echo "== total $SECONDS s, status $status; files in $out"

@@ -4,6 +4,8 @@ import json
 import statistics
 
 import pytest
+import torch
+from support import REPO, run_benchmarks
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +33,22 @@ def test_environment_and_run_block(document):
 
 
 def test_skipped_cases_carry_their_reason(document):
-    import torch
-
     skipped = document["gpubench"]["skipped"]
     if torch.cuda.is_available():
         pytest.skip("on a CUDA machine the GPU copy cases run")
     assert skipped and all(skip["reason"] for skip in skipped)
     assert {skip["params"]["direction"] for skip in skipped} >= {"h2d", "d2h", "d2d", "bidir"}
+
+
+def test_a_session_of_skips_only_still_writes_its_json(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("on a CUDA machine these cases run")
+    out = tmp_path / "skips.json"
+    done = run_benchmarks(out, "-k", "copy and h2d and 4096")
+    assert done.returncode == 0, done.stdout + done.stderr
+    document = json.loads(out.read_text())
+    assert document["benchmarks"] == [] and len(document["gpubench"]["skipped"]) == 2
+    assert document["machine_info"]["gpubench"]["torch_version"]
+    assert not (REPO / "skips.json").exists()

@@ -68,9 +68,9 @@ def pcie_link(device: torch.device) -> tuple[int | None, int | None]:
         )
 
 
-def pcie_metrics(device: torch.device, gbps: float) -> dict[str, float]:
+def pcie_metrics(link: tuple[int | None, int | None], gbps: float) -> dict[str, float]:
     """The link's theoretical one-direction GB/s and the share of it reached; {} when unknown."""
-    generation, width = pcie_link(device)
+    generation, width = link
     theory = pcie_theoretical_gbps(generation, width)
     if theory is None:
         return {}

@@ -172,7 +172,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         "datetime": datetime.now(timezone.utc).isoformat(),
     }
     pytest_benchmark_update_json(config, [], document)
-    Path(getattr(path, "name", path)).write_text(json.dumps(document, indent=2, default=str))
+    Path(path).write_text(json.dumps(document, indent=2, default=str))
 
 
 __all__ = [

@@ -41,6 +41,10 @@ class Timer:
     min_sample_s: float = 2e-3
     max_ops_per_sample: int = 1000
     spin: bool = True
+    # Ranks of a collective must hold their streams equally long, or the rank whose spin ends
+    # first waits for the others inside its timed span: given the local spin (s), return the
+    # length every rank uses (e.g. the maximum across ranks). Every rank must call measure().
+    agree_spin: Callable[[float], float] | None = None
 
     def __post_init__(self) -> None:
         self.device = torch.device(self.device)
@@ -57,6 +61,8 @@ class Timer:
         self._synchronize()
         ops = self.ops_per_sample or self._calibrate()
         spin_s = self._enqueue_seconds(ops) if (self.on_cuda and self.spin) else 0.0
+        if spin_s and self.agree_spin is not None:
+            spin_s = self.agree_spin(spin_s)
         samples = [self._time_loop(ops, spin_s) for _ in range(self.samples)]
         clock = "cuda-event" if self.on_cuda else "host-perf_counter"
         return Measurement(tuple(samples), ops_per_sample=ops, clock=clock)

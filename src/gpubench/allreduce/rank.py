@@ -134,6 +134,10 @@ def _run_sweep(index, sweep: Sweep, env: RankEnv, hosts: int, nodes: int, timeou
     if sweep.backend == "nccl":
         torch.cuda.set_device(device)
         group = dist.new_group(backend="nccl", timeout=timeout)
+        # NCCL connects lazily, on the first collective: make that happen now, untimed, rather
+        # than in the warm-up that picks the loop length of the first size.
+        dist.all_reduce(torch.ones(1, device=device), group=group)
+        torch.cuda.synchronize(device)
     try:
         results = []
         for dtype in sweep.dtypes:
@@ -178,7 +182,9 @@ def _run_size(sweep, env, device, group, dtype, nbytes, where, progress, all_red
     # Events on CUDA (NCCL: a spin kernel holds the stream while the loop is enqueued, so the
     # enqueue stays out of the events); Gloo on CUDA blocks the host per collective, so no spin.
     spin = sweep.backend == "nccl"
-    measurement = Timer(collective, device, warmup=0, samples=sweep.samples, ops_per_sample=iters, spin=spin).measure()
+    timer = Timer(collective, device, warmup=0, samples=sweep.samples, ops_per_sample=iters, spin=spin)
+    timer.agree_spin = lambda seconds: _agreed_max([seconds])[0]  # one spin length on every rank
+    measurement = timer.measure()
     samples = _agreed_max(list(measurement.samples))  # per loop: the slowest rank's time
 
     progress.at("check", index, dtype, nbytes, size_index)

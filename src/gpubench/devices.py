@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 
 from gpubench.env import cuda_unavailable_reason, pcie_theoretical_gbps
-from gpubench.nvml import nvml_session
+from gpubench.nvml import Nvml, nvml_session
 from gpubench.result import CaseSkipped
 
 
@@ -36,6 +37,14 @@ def cpu_threads(threads: int | None) -> Iterator[None]:
 
 
 def free_host_bytes() -> int:
+    """Memory the host can give without swapping: MemAvailable (free pages alone omit the page cache)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
@@ -49,17 +58,22 @@ def require_memory(device: torch.device, nbytes: int, what: str) -> None:
         raise CaseSkipped(f"{what} needs {nbytes} B but only {free} B are free on {device}")
 
 
+def nvml_handle(nvml: Nvml, device: torch.device) -> Any:
+    """NVML's handle of a CUDA device. CUDA and NVML may number GPUs differently (CUDA_VISIBLE_DEVICES),
+    so match by UUID (torch gives it without its GPU- or MIG- prefix), then fall back to the index."""
+    uuid = str(getattr(torch.cuda.get_device_properties(device), "uuid", "") or "")
+    candidates = [uuid] if uuid.startswith(("GPU-", "MIG-")) else [f"GPU-{uuid}", f"MIG-{uuid}"]
+    for candidate in candidates if uuid else []:
+        handle = nvml.read("handle", "nvmlDeviceGetHandleByUUID", candidate)
+        if handle is not None:
+            return handle
+    return nvml.read("handle", "nvmlDeviceGetHandleByIndex", device.index or 0)
+
+
 def pcie_link(device: torch.device) -> tuple[int | None, int | None]:
     """Current (generation, width) of ``device``'s PCIe link; read it right after a copy, under load."""
     with nvml_session() as nvml:
-        uuid = str(getattr(torch.cuda.get_device_properties(device), "uuid", "") or "")
-        handle = None
-        if uuid:
-            handle = nvml.read(
-                "handle", "nvmlDeviceGetHandleByUUID", uuid if uuid.startswith("GPU-") else f"GPU-{uuid}"
-            )
-        if handle is None:
-            handle = nvml.read("handle", "nvmlDeviceGetHandleByIndex", device.index or 0)
+        handle = nvml_handle(nvml, device)
         if handle is None:
             return None, None
         return (

@@ -13,9 +13,9 @@ from __future__ import annotations
 import torch
 
 from gpubench.allreduce.spec import Sweep
-from gpubench.devices import pcie_link
+from gpubench.devices import nvml_handle, pcie_link
 from gpubench.env import pcie_theoretical_gbps
-from gpubench.nvml import Nvml, nvml_session
+from gpubench.nvml import nvml_session
 
 # nvmlDeviceGetNvLinkVersion returns an enum (nvmlNvlinkVersion_t), not the version itself.
 NVLINK_VERSIONS = {1: ("1.0", 20.0), 2: ("2.0", 25.0), 3: ("2.2", 25.0), 4: ("3.0", 25.0), 5: ("3.1", 25.0)}
@@ -40,7 +40,7 @@ def link_peak(sweep: Sweep, device: torch.device, nodes: int) -> tuple[str | Non
 def nvlink(device: torch.device) -> tuple[int, int | None]:
     """(active NVLink links, NVML version enum of the first) of ``device``; (0, None) when none."""
     with nvml_session() as nvml:
-        handle = _handle(nvml, device)
+        handle = nvml_handle(nvml, device)
         if handle is None:
             return 0, None
         active = [
@@ -51,13 +51,3 @@ def nvlink(device: torch.device) -> tuple[int, int | None]:
         if not active:
             return 0, None
         return len(active), nvml.read("nvlink_version", "nvmlDeviceGetNvLinkVersion", handle, active[0])
-
-
-def _handle(nvml: Nvml, device: torch.device):
-    # CUDA and NVML may number GPUs differently; the UUID names the same one in both.
-    uuid = str(getattr(torch.cuda.get_device_properties(device), "uuid", "") or "")
-    if uuid:
-        handle = nvml.read("handle", "nvmlDeviceGetHandleByUUID", uuid if uuid.startswith("GPU-") else f"GPU-{uuid}")
-        if handle is not None:
-            return handle
-    return nvml.read("handle", "nvmlDeviceGetHandleByIndex", device.index or 0)

@@ -1,4 +1,4 @@
-"""What the doctor's rules share: the rule types, per-GPU grouping, and how a missing reading is explained."""
+"""What the rules share: why a reading is missing, and turning a per-GPU judgement into a rule."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any
 
 from gpubench.doctor.findings import Finding
 from gpubench.doctor.readings import Readings, cpu_list
-from gpubench.env import pcie_theoretical_gbps
-
-Rule = Callable[[Readings], list[Finding]]
-
 
 NOTHING_TO_DO = "nothing to do; context for reading the figures"
+RESET_WHEN_IDLE = "reset the GPU when it is idle (sudo nvidia-smi -r -i <index>)"
+
+Rule = Callable[[Readings], list[Finding]]
+GpuFinding = tuple[str, str, str, str]  # severity, check, message after "GPU n: ", action
+GpuJudge = Callable[[Readings, dict[str, Any]], list[GpuFinding]]
 
 
 def why(readings: Readings, key: str) -> str:
@@ -21,10 +22,16 @@ def why(readings: Readings, key: str) -> str:
     return (readings.get("problems") or {}).get(key) or "not read"
 
 
-GpuFinding = tuple[str, str, str, str]  # severity, check, message after "GPU n: ", action
+def gpu_key(gpu: dict[str, Any], name: str) -> str:
+    """The key under which ``problems`` says why this GPU's reading ``name`` is missing."""
+    return f"gpu{gpu.get('index')}.{name}"
 
 
-GpuJudge = Callable[[Readings, dict[str, Any]], list[GpuFinding]]
+def unreadable(
+    readings: Readings, gpu: dict[str, Any], name: str, check: str, what: str, action: str
+) -> list[GpuFinding]:
+    """A per-GPU rule's only finding when its reading ``name`` is missing: ``what``, then why it is."""
+    return [("info", check, f"{what}: {why(readings, gpu_key(gpu, name))}", action)]
 
 
 def gpu_rule(judge: GpuJudge) -> Rule:
@@ -37,22 +44,12 @@ def gpu_rule(judge: GpuJudge) -> Rule:
             for finding in judge(readings, gpu):
                 grouped.setdefault(finding, []).append(int(gpu.get("index", 0)))
         return [
-            Finding(severity, check, f"{gpu_names(indices)}: {message}", action)
+            Finding(severity, check, f"{_gpus(indices)}: {message}", action)
             for (severity, check, message, action), indices in grouped.items()
         ]
 
     return rule
 
 
-def gpu_names(indices: list[int]) -> str:
+def _gpus(indices: list[int]) -> str:
     return f"GPU {indices[0]}" if len(indices) == 1 else f"GPUs {cpu_list(indices)}"
-
-
-def problem_key(gpu: dict[str, Any], name: str) -> str:
-    """The key under which ``problems`` says why this GPU's reading ``name`` is missing."""
-    return f"gpu{gpu.get('index')}.{name}"
-
-
-def link_name(gen: Any, width: Any) -> str:
-    theory = pcie_theoretical_gbps(gen, width)
-    return f"Gen{gen} x{width}" + (f" ({theory:.1f} GB/s per direction)" if theory else "")

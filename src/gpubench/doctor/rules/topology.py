@@ -1,12 +1,12 @@
-"""Rules between GPUs: NVLink state, and P2P and topology for every pair."""
+"""How GPUs reach each other (NVLink, P2P, sockets) and the CPUs near each GPU."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from gpubench.doctor.findings import Finding
-from gpubench.doctor.readings import Readings
-from gpubench.doctor.rule_kit import NOTHING_TO_DO, GpuFinding, gpu_rule, problem_key, why
+from gpubench.doctor.readings import Readings, parse_cpu_list
+from gpubench.doctor.rules.common import NOTHING_TO_DO, GpuFinding, gpu_key, gpu_rule, why
 
 
 @gpu_rule
@@ -14,7 +14,7 @@ def nvlink(readings: Readings, gpu: dict[str, Any]) -> list[GpuFinding]:
     """NVLinks down on a GPU that has them."""
     states = gpu.get("nvlink_states")
     if states is None:
-        reason = why(readings, problem_key(gpu, "nvlink_states"))
+        reason = why(readings, gpu_key(gpu, "nvlink_states"))
         if reason == "not supported here":  # a GPU without NVLink; the p2p findings say what that means
             return []
         return [("info", "nvlink", f"NVLink state not readable: {reason}", "nvidia-smi nvlink -s")]
@@ -125,3 +125,25 @@ def gpu_pairs(readings: Readings) -> list[Finding]:
             )
         )
     return findings
+
+
+@gpu_rule
+def numa_affinity(readings: Readings, gpu: dict[str, Any]) -> list[GpuFinding]:
+    """This process's CPUs against the CPUs near each GPU torch uses: remote host memory can cost 3x."""
+    process, near = readings.get("process_cpus"), gpu.get("cpu_affinity")
+    if not process or not near or gpu.get("torch_index") is None:
+        return []
+    if parse_cpu_list(process) & parse_cpu_list(near):
+        return []
+    node = gpu.get("numa_node")
+    where = f"NUMA node {node}, CPUs {near}" if node is not None else f"CPUs {near}"
+    bind = f"numactl --cpunodebind={node} --membind={node}" if node is not None else f"taskset -c {near}"
+    return [
+        (
+            "warning",
+            "numa",
+            f"attached to {where} but this process runs on CPUs {process}: host memory is remote to the GPU "
+            "(host<->device copies can be several times slower)",
+            f"run on the GPU's own CPUs and memory: {bind} <command>",
+        )
+    ]

@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from gpubench.jsonfile import read_json
+
 SCHEMA_VERSION = 1
 RUNS_DIR = "runs"
 
@@ -88,12 +90,7 @@ class IngestedRun:
 
 def load_json(path: str | os.PathLike) -> dict[str, Any]:
     """Read a pytest-benchmark JSON file, refusing anything that is not one."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise StoreError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise StoreError(f"{path}: not a readable JSON file ({error})") from None
+    data = read_json(path, StoreError)
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise StoreError(f"{path}: not pytest-benchmark output (no 'benchmarks' list)")
     for index, bench in enumerate(data["benchmarks"]):

@@ -11,7 +11,6 @@ supported here", "no permission", "not in this driver", ...). Keys: ``gpu0.ecc_m
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import socket
 from datetime import datetime, timezone
@@ -23,6 +22,7 @@ import torch
 from gpubench import nvml as nvml_module
 from gpubench.doctor.findings import one_line
 from gpubench.env import torch_fingerprint
+from gpubench.jsonfile import read_json
 from gpubench.nvml import Nvml, describe, nvml_session
 
 Readings = dict[str, Any]
@@ -140,12 +140,7 @@ def collect(load: bool = True) -> Readings:
 
 def load_readings(path: str | os.PathLike) -> Readings:
     """Recorded readings: a readings file, or the output of ``gpubench doctor --json``."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ValueError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{path}: not a readable JSON file ({one_line(error)})") from None
+    data = read_json(path)
     if isinstance(data, dict) and isinstance(data.get("readings"), dict):
         data = data["readings"]
     if not isinstance(data, dict) or not isinstance(data.get("torch"), dict) or data.get("format") != FORMAT:

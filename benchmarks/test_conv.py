@@ -1,14 +1,14 @@
 """cuDNN convolution: the four benchmark x deterministic combinations, per shape, dtype, layout, pass.
 
 Each flag combination is measured in one fresh worker process that serves all its cases for the
-session (cuDNN's plan cache ignores ``benchmark``; see gpubench/cases/conv.py); each test case
+session (cuDNN's plan cache ignores ``benchmark``; see gpubench/suites/conv/case.py); each test case
 then reports the samples its worker measured.
 """
 
 import pytest
 
-from gpubench.cases import conv
-from gpubench.cases.conv_worker import ConvSession
+from gpubench.suites.conv import case as conv
+from gpubench.suites.conv.worker import ConvSession
 
 SUITE = conv.SUITE
 

@@ -1,7 +1,7 @@
 """Copy bandwidth: H2D, D2H, D2D, bidirectional, pinned and pageable, and the host baseline."""
 
-from gpubench.cases import copy
 from gpubench.pytest_plugin import parametrize_cases
+from gpubench.suites.copy import case as copy
 
 SUITE = copy.SUITE
 

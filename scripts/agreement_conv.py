@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.benchmark import Timer as TorchTimer
 
-from gpubench.cases import conv
-from gpubench.cases.conv_shapes import shape_set
+from gpubench.suites.conv import case as conv
+from gpubench.suites.conv.shapes import shape_set
 from gpubench.workers import run_in_worker
 
 

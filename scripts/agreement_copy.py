@@ -16,7 +16,7 @@ import statistics
 import torch
 import torch.utils.benchmark as tbench
 
-from gpubench.cases import copy
+from gpubench.suites.copy import case as copy
 
 SIZES = (1 << 20, 16 << 20, 256 << 20)
 ROUNDS = 3

@@ -12,8 +12,8 @@ import torch
 from compare_support import cli, inject, load, most_stable_case, run_copy_suite, write_json
 
 from gpubench import cli as gpubench_cli
-from gpubench.cases import copy as copy_case
 from gpubench.store import ingest
+from gpubench.suites.copy import case as copy_case
 
 FOREIGN_SUITE = """
 import pytest

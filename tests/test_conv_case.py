@@ -5,10 +5,10 @@ import re
 import pytest
 import torch
 
-from gpubench.cases import conv
-from gpubench.cases.conv import FLAG_COMBOS, ConvConfig, Flags
-from gpubench.cases.conv_shapes import ConvShape, conv_flops
 from gpubench.result import CaseSkipped, VerificationError
+from gpubench.suites.conv import case as conv
+from gpubench.suites.conv.case import FLAG_COMBOS, ConvConfig, Flags
+from gpubench.suites.conv.shapes import ConvShape, conv_flops
 
 ON_ON = Flags(benchmark=True, deterministic=True)
 

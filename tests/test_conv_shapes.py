@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gpubench.cases.conv_shapes import (
+from gpubench.suites.conv.shapes import (
     DEEPBENCH_TRAINING,
     ConvShape,
     conv_flops,

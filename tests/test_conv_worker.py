@@ -5,11 +5,11 @@ import os
 import pytest
 import torch
 
-from gpubench.cases import conv
-from gpubench.cases.conv import FLAG_COMBOS, ConvConfig
-from gpubench.cases.conv_shapes import ConvShape
-from gpubench.cases.conv_worker import ConvSession, serve
 from gpubench.result import CaseResult, CaseSkipped
+from gpubench.suites.conv import case as conv
+from gpubench.suites.conv.case import FLAG_COMBOS, ConvConfig
+from gpubench.suites.conv.shapes import ConvShape
+from gpubench.suites.conv.worker import ConvSession, serve
 
 SHAPE_A = ConvShape("a", 1, 6, 8, 10, 10, 3, 3, 1, 1)
 SHAPE_B = ConvShape("b", 1, 8, 6, 10, 10, 1, 1, 1, 0)

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from gpubench.cases import copy
 from gpubench.env import pcie_theoretical_gbps
 from gpubench.result import CaseSkipped, VerificationError
+from gpubench.suites.copy import case as copy
 
 
 def test_host_baseline_measures_and_verifies():

@@ -15,8 +15,8 @@ import yaml
 from compare_support import REPO, cli, inject, load, run_copy_suite, write_json
 
 from gpubench.baseline import flagged_cases, select_baseline
-from gpubench.cases import copy as copy_case
 from gpubench.store import ingest, read_results
+from gpubench.suites.copy import case as copy_case
 
 CASE_4K = "copy[direction=h2h,host_memory=pageable,bytes=4096]"
 TEST_4K = "test_copy[h2h-pageable-4096]"

@@ -15,7 +15,9 @@ matplotlib.use("Agg")  # files only: no display on benchmark machines or in CI
 
 import pandas as pd
 
-from gpubench.plots import allreduce, conv, copy
+from gpubench.plots import allreduce
+from gpubench.suites.conv import plot as conv
+from gpubench.suites.copy import plot as copy
 
 Plotter = Callable[[pd.DataFrame, Path], list[Path]]
 PLOTTERS: dict[str, Plotter] = {

@@ -33,11 +33,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gpubench.cases.conv_shapes import ConvShape, conv_flops, shape_set
 from gpubench.devices import cpu_threads, require_cuda, require_memory
 from gpubench.profiles import check_profile
 from gpubench.result import CaseResult, Scalar, VerificationError
 from gpubench.stats import Measurement
+from gpubench.suites.conv.shapes import ConvShape, conv_flops, shape_set
 from gpubench.timing import Timer
 
 SUITE = "conv"

@@ -14,10 +14,10 @@ from __future__ import annotations
 import pickle
 from collections.abc import Sequence
 
-from gpubench.cases import conv
-from gpubench.cases.conv import ConvConfig, Flags
 from gpubench.env import cuda_unavailable_reason
 from gpubench.result import CaseResult, CaseSkipped
+from gpubench.suites.conv import case as conv
+from gpubench.suites.conv.case import ConvConfig, Flags
 from gpubench.workers import WorkerError, run_in_worker
 
 SUITE = conv.SUITE

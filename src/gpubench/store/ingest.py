@@ -1,10 +1,4 @@
-"""The results store: pytest-benchmark JSON in, one parquet file per run out, every run read back.
-
-Layout: ``<results>/runs/<run_id>.parquet``, one row per case (measured or skipped). Files are
-written to a hidden temporary name and renamed into place, so a reader never sees half a run
-and a failed ingest leaves the store as it was. Nothing is ever rewritten: the store is
-append-only. See docs/SCHEMA.md for the columns.
-"""
+"""Ingest: a pytest-benchmark JSON document (gpubench's or any other suite's) -> rows -> a run file."""
 
 from __future__ import annotations
 
@@ -12,72 +6,23 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from gpubench.jsonfile import read_json
-
-SCHEMA_VERSION = 1
-RUNS_DIR = "runs"
-
-STAT_COLUMNS = {
-    "median": "median_s",
-    "iqr": "iqr_s",
-    "q1": "q1_s",
-    "q3": "q3_s",
-    "min": "min_s",
-    "max": "max_s",
-    "mean": "mean_s",
-    "stddev": "stddev_s",
-    "rounds": "rounds",
-}
-RUN_COLUMNS = ("schema_version", "run_id", "started_at", "profile", "source")
-CASE_COLUMNS = (
-    "suite",
-    "case",
-    "name",
-    "fullname",
-    "group",
-    "status",
-    "skip_reason",
-    "ops_per_sample",
-    "clock",
-    "samples_s",
+from gpubench.store.schema import (
+    CASE_COLUMNS,
+    KNOWN_TYPES,
+    RESERVED,
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
+    STAT_COLUMNS,
+    StoreError,
 )
-# Columns whose type must not depend on whether a run happened to have a value for them.
-KNOWN_TYPES = {
-    "ops_per_sample": "Int64",
-    "rounds": "Int64",
-    "skip_reason": "string",
-    "cuda_version": "string",
-    "cudnn_version": "string",
-    "nccl_version": "string",
-    "driver_version": "string",
-    "cuda_driver_version": "string",
-    "git_commit": "string",
-    "gpu_name": "string",
-    "gpu_uuid": "string",
-    "nvml_problems": "string",
-    "nvml_unavailable_reason": "string",
-    "cuda_unavailable_reason": "string",
-    "gpu_count": "Int64",
-    "gpu_memory_bytes": "Int64",
-    "pcie_gen_current": "Int64",
-    "pcie_width_current": "Int64",
-    "pcie_gen_max": "Int64",
-    "pcie_width_max": "Int64",
-    "pcie_gen_gpu_max": "Int64",
-}
-RESERVED = frozenset(RUN_COLUMNS) | frozenset(CASE_COLUMNS) | frozenset(STAT_COLUMNS.values())
-
-
-class StoreError(ValueError):
-    """Bad input or a store that cannot take it; the message is one line, for the user."""
+from gpubench.store.write import write_run
 
 
 @dataclass(frozen=True)
@@ -130,73 +75,6 @@ def ingest(json_path: str | os.PathLike, results_dir: str | os.PathLike) -> Inge
     path = write_run(frame, results_dir)
     skipped = int((frame["status"] == "skipped").sum())
     return IngestedRun(run_id, path, measured=len(frame) - skipped, skipped=skipped)
-
-
-def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path:
-    """Write one run's rows as a new parquet file, atomically; never overwrite a stored run."""
-    run_ids = frame["run_id"].unique()
-    if len(run_ids) != 1:
-        raise StoreError(f"one run per file, got {len(run_ids)} run ids")
-    run_id = str(run_ids[0])
-    if not run_id or "/" in run_id or run_id.startswith("."):
-        raise StoreError(f"invalid run id {run_id!r}")
-    runs = Path(results_dir) / RUNS_DIR
-    runs.mkdir(parents=True, exist_ok=True)
-    target = runs / f"{run_id}.parquet"
-    if target.exists():
-        raise StoreError(f"run {run_id} is already in {results_dir}; nothing written")
-    handle, temporary = tempfile.mkstemp(dir=runs, prefix=f".{run_id}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        frame.to_parquet(temporary, index=False)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    return target
-
-
-def read_results(results_dir: str | os.PathLike, run_id: str | None = None) -> pd.DataFrame:
-    """Every stored run (or just ``run_id``) as one DataFrame, oldest run first."""
-    runs = Path(results_dir) / RUNS_DIR
-    paths = sorted(runs.glob("[!.]*.parquet")) if runs.is_dir() else []
-    if run_id is not None:
-        paths = [path for path in paths if path.stem == run_id]
-        if not paths:
-            raise StoreError(f"run {run_id} is not in {results_dir}")
-    frames = [_read_run(path) for path in paths]
-    frames = [frame for frame in frames if not frame.empty]
-    if not frames:
-        return pd.DataFrame(columns=list(RUN_COLUMNS) + list(CASE_COLUMNS))
-    frame = pd.concat(frames, ignore_index=True)
-    return frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
-
-
-def list_runs(results_dir: str | os.PathLike) -> pd.DataFrame:
-    """One row per stored run: id, start time, profile, host, GPU, case counts."""
-    frame = read_results(results_dir)
-    if frame.empty:
-        return pd.DataFrame(columns=["run_id", "started_at", "profile", "hostname", "gpu_name", "cases"])
-    keys = [column for column in ("run_id", "started_at", "profile", "hostname", "gpu_name") if column in frame]
-    return frame.groupby(keys, dropna=False, sort=False).size().rename("cases").reset_index()
-
-
-def latest_run_id(results_dir: str | os.PathLike) -> str:
-    runs = list_runs(results_dir)
-    if runs.empty:
-        raise StoreError(f"no run in {results_dir}")
-    return str(runs["run_id"].iloc[-1])
-
-
-def _read_run(path: Path) -> pd.DataFrame:
-    try:
-        frame = pd.read_parquet(path)
-    except Exception as error:
-        raise StoreError(f"{path}: unreadable parquet ({error})") from None
-    versions = frame["schema_version"].dropna().unique() if "schema_version" in frame else []
-    if any(int(version) > SCHEMA_VERSION for version in versions):
-        raise StoreError(f"{path}: schema version {max(versions)} is newer than this gpubench ({SCHEMA_VERSION})")
-    return frame
 
 
 def _measured_row(bench: dict[str, Any]) -> dict[str, Any]:
@@ -277,11 +155,6 @@ def _derived_run_id(data: dict[str, Any]) -> str:
     digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:8]
     stamp = _timestamp(data.get("datetime"))
     return f"{stamp.strftime('%Y%m%dT%H%M%SZ')}-{digest}"
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{os.urandom(3).hex()}"
 
 
 def _timestamp(value: Any) -> pd.Timestamp:

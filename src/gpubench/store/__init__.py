@@ -1,0 +1,41 @@
+"""The results store: pytest-benchmark JSON in, one parquet file per run out, every run read back.
+
+Layout: ``<results>/runs/<run_id>.parquet``, one row per case (measured or skipped); see
+docs/SCHEMA.md. Modules: ``schema`` (columns and types), ``ingest`` (JSON -> rows), ``write``
+(atomic, append-only run files), ``read`` (runs back as DataFrames), ``run_id``.
+"""
+
+from gpubench.store.ingest import IngestedRun, frame_from_json, ingest, load_json
+from gpubench.store.read import latest_run_id, list_runs, read_results
+from gpubench.store.run_id import new_run_id
+from gpubench.store.schema import (
+    CASE_COLUMNS,
+    KNOWN_TYPES,
+    RESERVED,
+    RUN_COLUMNS,
+    RUNS_DIR,
+    SCHEMA_VERSION,
+    STAT_COLUMNS,
+    StoreError,
+)
+from gpubench.store.write import write_run
+
+__all__ = [
+    "CASE_COLUMNS",
+    "KNOWN_TYPES",
+    "RESERVED",
+    "RUNS_DIR",
+    "RUN_COLUMNS",
+    "SCHEMA_VERSION",
+    "STAT_COLUMNS",
+    "IngestedRun",
+    "StoreError",
+    "frame_from_json",
+    "ingest",
+    "latest_run_id",
+    "list_runs",
+    "load_json",
+    "new_run_id",
+    "read_results",
+    "write_run",
+]

@@ -1,0 +1,87 @@
+"""The registry of suites: every view (tables, plots, compare, history, doctor, verify) iterates it.
+
+A suite is a package under ``gpubench.suites`` whose ``__init__`` declares one ``Suite`` (or, for
+a family such as the collectives, several) and imports nothing heavy: what needs torch or
+matplotlib is named by a ``"module:attribute"`` reference and imported only when it is used, so
+commands that only read the store never import torch. Adding a suite: one package here, one line
+in ``_PACKAGES``, one thin ``benchmarks/test_<name>.py``. See docs/ARCHITECTURE.md.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a suite's text table: the store column, its heading (with unit), its format."""
+
+    key: str
+    heading: str
+    fmt: str = "{}"
+
+
+@dataclass(frozen=True)
+class Suite:
+    """What gpubench knows of a suite. References are ``"package.module:attribute"`` strings.
+
+    ``case`` names the module with ``configs(profile) -> list[config]`` and
+    ``measure(config) -> CaseResult`` (configs have ``params()``); ``headline`` is the metric
+    column a case is shown and judged by (``median_s`` when the suite has none); ``plot`` draws
+    ``(frame, out_dir) -> [png paths]``; ``doctor_rules`` judges stored rows
+    ``(frame, run) -> [Finding]``.
+    """
+
+    name: str
+    title: str
+    case: str
+    columns: tuple[Column, ...] = ()
+    headline: str = "median_s"
+    plot: str | None = None
+    doctor_rules: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def case_module(self) -> Any:
+        return importlib.import_module(self.case)
+
+    def configs(self, profile: str) -> list[Any]:
+        return self.case_module().configs(profile)
+
+    def measure(self, config: Any) -> Any:
+        return self.case_module().measure(config)
+
+    def plotter(self) -> Callable[..., Any] | None:
+        return resolve(self.plot) if self.plot else None
+
+    def doctor(self) -> Callable[..., Any] | None:
+        return resolve(self.doctor_rules) if self.doctor_rules else None
+
+
+def resolve(reference: str) -> Any:
+    """``"package.module:attribute"`` -> the attribute, importing the module now."""
+    module_name, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+# Packages whose __init__ declares ``SUITES`` (a tuple of Suite). Order is the order views use.
+_PACKAGES = ("gpubench.suites.copy", "gpubench.suites.conv")
+
+
+def _load() -> dict[str, Suite]:
+    registry: dict[str, Suite] = {}
+    for package in _PACKAGES:
+        for suite in importlib.import_module(package).SUITES:
+            if suite.name in registry:
+                raise RuntimeError(f"suite {suite.name!r} is declared twice")
+            registry[suite.name] = suite
+    return registry
+
+
+SUITES: dict[str, Suite] = _load()
+
+
+def get_suite(name: str) -> Suite | None:
+    return SUITES.get(name)

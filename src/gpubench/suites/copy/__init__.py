@@ -1,0 +1,22 @@
+"""The copy suite: H2D, D2H, D2D, bidirectional, pinned and pageable, and the host baseline."""
+
+from gpubench.suites import Column, Suite
+
+SUITES = (
+    Suite(
+        name="copy",
+        title="CUDA runtime copies: H2D, D2H, D2D, bidirectional, pinned and pageable",
+        case="gpubench.suites.copy.case",
+        columns=(
+            Column("direction", "direction"),
+            Column("host_memory", "host mem"),
+            Column("bytes", "size (B)", "{:.0f}"),
+            Column("latency_us", "time (us)", "{:.2f}"),
+            Column("gbps", "GB/s", "{:.2f}"),
+            Column("pcie_efficiency_pct", "% of PCIe", "{:.1f}"),
+        ),
+        headline="gbps",
+        plot="gpubench.suites.copy.plot:plot",
+        doctor_rules="gpubench.doctor.results:copy_findings",
+    ),
+)

@@ -33,10 +33,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gpubench.commands.run import run_suites
 from gpubench.compare import ALPHA, NOISE_FACTOR, compare_frames, parse_threshold
 from gpubench.compare_format import format_detectable
 from gpubench.nightly import MIN_BASELINE_RUNS
+from gpubench.pipeline import run_suites
 from gpubench.store import read_results
 
 

@@ -29,10 +29,10 @@ from gpubench.baseline import (
     flagged_cases,
     select_baseline,
 )
-from gpubench.commands.run import Outcome, run_suites
 from gpubench.compare import DEFAULT_THRESHOLD, CaseComparison, Comparison, compare_frames, machine_key
 from gpubench.compare_format import format_value
 from gpubench.history import case_history, plot_history
+from gpubench.pipeline import Outcome, run_suites
 from gpubench.report import Report, plot_verdicts, verdict_table
 from gpubench.store import read_results
 from gpubench.tables import summary

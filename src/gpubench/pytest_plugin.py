@@ -14,14 +14,13 @@ The plugin also records the environment fingerprint in ``machine_info["gpubench"
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gpubench.document import case_block, run_document, write_document
 from gpubench.env import fingerprint
 from gpubench.profiles import DEFAULT_PROFILE, PROFILES
 from gpubench.result import CaseResult, CaseSkipped, case_name
@@ -110,15 +109,7 @@ class CaseRunner:
         """Hand a measured case to pytest-benchmark: its samples become the benchmark's stats."""
         benchmark = self._benchmark
         benchmark.group = result.suite
-        benchmark.extra_info["gpubench"] = {
-            "suite": result.suite,
-            "case": result.case,
-            "params": result.params,
-            "metrics": result.metrics,
-            "info": result.info,
-            "ops_per_sample": result.measurement.ops_per_sample,
-            "clock": result.measurement.clock,
-        }
+        benchmark.extra_info["gpubench"] = case_block(result)
         self._request.config.stash[_RUN]["measured"] += 1
         REPLAY_CLOCK.load(result.measurement.samples)
         benchmark.pedantic(REPLAY_CLOCK.advance, rounds=result.measurement.n, iterations=1, warmup_rounds=0)
@@ -165,14 +156,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     path = config.getoption("benchmark_json", None)
     if not path or config.stash[_RUN]["measured"] or not config.stash[_SKIPPED]:
         return
-    document = {
-        "machine_info": {"gpubench": fingerprint(config.getoption("--gpubench-profile"))},
-        "commit_info": {},
-        "benchmarks": [],
-        "datetime": datetime.now(timezone.utc).isoformat(),
-    }
-    pytest_benchmark_update_json(config, [], document)
-    Path(path).write_text(json.dumps(document, indent=2, default=str))
+    block = {**config.stash[_RUN], "skipped": config.stash[_SKIPPED]}
+    write_document(run_document([], block, fingerprint(config.getoption("--gpubench-profile"))), path)
 
 
 __all__ = [

@@ -8,18 +8,15 @@ and ingests it, so the parquet rows have the same columns whichever way the rank
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from gpubench.allreduce.spec import SweepOutcome
 from gpubench.cases.allreduce import SUITE, case_params, case_result
+from gpubench.document import benchmark_entry, run_block, run_document, skipped_entry
 from gpubench.env import fingerprint
-from gpubench.result import CaseResult, CaseSkipped, case_name
-from gpubench.store import IngestedRun, ingest, new_run_id
+from gpubench.result import CaseResult, CaseSkipped
+from gpubench.store import new_run_id
 
 Skip = tuple[dict[str, Any], str]  # (params, reason)
 
@@ -39,91 +36,19 @@ def collect(outcomes: list[SweepOutcome], launcher: str) -> tuple[list[CaseResul
 
 def benchmark_document(results: list[CaseResult], skipped: list[Skip], profile: str | None) -> dict[str, Any]:
     now = datetime.now(timezone.utc)
-    return {
-        "machine_info": {"gpubench": fingerprint(profile)},
-        "commit_info": {},
-        "benchmarks": [_benchmark(result) for result in results],
-        "datetime": now.isoformat(),
-        "version": "gpubench.allreduce",
-        "gpubench": {
-            "run_id": new_run_id(now),
-            "started_at": now.isoformat(),
-            "profile": profile,
-            "measured": len(results),
-            "skipped": [_skipped(params, reason) for params, reason in skipped],
-        },
-    }
+    block = run_block(
+        new_run_id(now),
+        now.isoformat(),
+        profile,
+        len(results),
+        [skipped_entry(SUITE, params, reason, **_names(params)) for params, reason in skipped],
+    )
+    timer = "gpubench.allreduce (samples measured by the ranks)"
+    benchmarks = [benchmark_entry(result, timer=timer, **_names(result.params)) for result in results]
+    return run_document(benchmarks, block, fingerprint(profile), version="gpubench.allreduce")
 
 
-def store_document(
-    document: dict[str, Any], results_dir: str | os.PathLike, json_copy: str | None = None
-) -> IngestedRun:
-    """Ingest ``document`` into the store and keep the JSON under ``<results>/json/<run id>.json``."""
-    results = Path(results_dir)
-    results.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(document, indent=2, default=str)
-    with tempfile.TemporaryDirectory(prefix=".gpubench-run-", dir=results) as scratch:
-        path = Path(scratch) / "benchmark.json"
-        path.write_text(text)
-        stored = ingest(path, results)
-        archive = results / "json"
-        archive.mkdir(exist_ok=True)
-        os.replace(path, archive / f"{stored.run_id}.json")
-    if json_copy:
-        Path(json_copy).write_text(text)
-    return stored
-
-
-def _test_id(params: dict[str, Any]) -> str:
-    return "-".join(str(value) for value in params.values())  # as benchmarks/test_allreduce.py ids cases
-
-
-def _benchmark(result: CaseResult) -> dict[str, Any]:
-    m = result.measurement
-    name = f"test_allreduce[{_test_id(result.params)}]"
-    return {
-        "group": SUITE,
-        "name": name,
-        "fullname": f"gpubench.allreduce::{name}",
-        "params": {"config": _test_id(result.params)},
-        "param": _test_id(result.params),
-        "extra_info": {
-            "gpubench": {
-                "suite": result.suite,
-                "case": result.case,
-                "params": result.params,
-                "metrics": result.metrics,
-                "info": result.info,
-                "ops_per_sample": m.ops_per_sample,
-                "clock": m.clock,
-            }
-        },
-        "options": {"timer": "gpubench.allreduce (samples measured by the ranks)", "warmup": False},
-        "stats": {
-            "min": m.min,
-            "max": m.max,
-            "mean": m.mean,
-            "stddev": m.stddev,
-            "rounds": m.n,
-            "median": m.median,
-            "iqr": m.iqr,
-            "q1": m.q1,
-            "q3": m.q3,
-            "iterations": 1,
-            "ops": 1 / m.mean if m.mean > 0 else 0.0,
-            "total": sum(m.samples),
-            "data": list(m.samples),
-        },
-    }
-
-
-def _skipped(params: dict[str, Any], reason: str) -> dict[str, Any]:
-    name = f"test_allreduce[{_test_id(params)}]"
-    return {
-        "suite": SUITE,
-        "case": case_name(SUITE, params),
-        "params": params,
-        "name": name,
-        "fullname": f"gpubench.allreduce::{name}",
-        "reason": reason,
-    }
+def _names(params: dict[str, Any]) -> dict[str, str]:
+    # as benchmarks/test_allreduce.py ids its cases
+    name = f"test_allreduce[{'-'.join(str(value) for value in params.values())}]"
+    return {"name": name, "fullname": f"gpubench.allreduce::{name}"}

@@ -13,13 +13,11 @@ from pathlib import Path
 
 from gpubench.allreduce.launch import DEFAULT_TIMEOUT_S, launch
 from gpubench.allreduce.rank import run_rank
-from gpubench.allreduce.report import benchmark_document, collect, store_document
+from gpubench.allreduce.report import benchmark_document, collect
 from gpubench.allreduce.spec import ITEMSIZE, TRANSPORTS, Sweep, default_dtypes, parse_list, parse_size, profile_sizes
 from gpubench.cases.allreduce import default_world_sizes
-from gpubench.plots import plot_run
+from gpubench.pipeline import finish, store_document
 from gpubench.profiles import DEFAULT_PROFILE, PROFILES
-from gpubench.store import read_results
-from gpubench.tables import summary
 from gpubench.workers import WorkerError
 
 NAME = "allreduce"
@@ -93,14 +91,8 @@ def main(args: argparse.Namespace) -> int:
     results, skipped = collect(outcomes, launcher)
     profile = "custom" if args.sizes else args.profile
     stored = store_document(benchmark_document(results, skipped, profile), args.results, args.json)
-    frame = read_results(args.results, stored.run_id)
-    plots = plot_run(frame, Path(args.results) / "plots" / stored.run_id)
-    print(summary(frame))
-    print(f"\nrun {stored.run_id}: {stored.measured} measured, {stored.skipped} skipped -> {stored.path}")
-    for path in plots:
-        print(f"  plot: {path}")
     wrong = sum(int(result.metrics.get("wrong", 0)) for result in results)
-    if wrong:
-        print(f"FAILED: {wrong} element(s) reduced wrong (see the #wrong column)")
-        return 1
-    return 0
+    failure = f"FAILED: {wrong} element(s) reduced wrong (see the #wrong column)" if wrong else None
+    outcome = finish(stored, Path(args.results), failure=failure)
+    print(outcome.report)
+    return outcome.exit_code

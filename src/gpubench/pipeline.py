@@ -1,0 +1,132 @@
+"""The main job's pipeline: run the suites -> ingest the document -> plot -> summary.
+
+``gpubench run``, ``gpubench nightly`` and the torchrun entry point all end here, so a run is
+stored, archived and shown the same way whichever launched it. Suites run through the documented
+interface (``pytest benchmarks/ --benchmark-json ...``) in a subprocess, so what the job stores is
+exactly what a user of plain pytest gets.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gpubench.document import write_document
+from gpubench.store import IngestedRun, StoreError, ingest, read_results
+
+BENCHMARKS_HOME = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@dataclass
+class Outcome:
+    """A finished run: its id, the exit code it earns, the text to print, the figures drawn."""
+
+    run_id: str
+    exit_code: int
+    report: str
+    plots: list[Path]
+
+
+def run_suites(
+    profile: str,
+    suites: list[str] | None,
+    results: Path,
+    benchmarks: str | None = None,
+    pytest_args: list[str] | None = None,
+) -> Outcome:
+    """Run the suites under pytest, store, plot; the exit code is pytest's failure (1) or 0."""
+    targets = benchmark_files(find_benchmarks(benchmarks), suites)
+    results.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".gpubench-run-", dir=results) as scratch:
+        json_path = Path(scratch) / "benchmark.json"
+        command = [
+            sys.executable, "-m", "pytest", *map(str, targets),
+            f"--benchmark-json={json_path}", f"--gpubench-profile={profile}",
+            "-v", "-rs", "-p", "no:cacheprovider", "--benchmark-columns=median,iqr,rounds",
+            *[arg for arg in (pytest_args or []) if arg != "--"],
+        ]  # fmt: skip
+        print("$ " + " ".join(command), flush=True)
+        pytest_status = subprocess.run(command, env=_pytest_env()).returncode
+        if pytest_status not in (0, 1) or not json_path.exists():
+            raise StoreError(f"pytest exited with status {pytest_status} and wrote no results; nothing stored")
+        stored = _ingest_and_archive(json_path, results)
+    failed = "some cases FAILED (see pytest's output above); what was measured is stored" if pytest_status else None
+    return finish(stored, results, failure=failed)
+
+
+def store_document(
+    document: dict[str, Any], results_dir: str | os.PathLike, json_copy: str | os.PathLike | None = None
+) -> IngestedRun:
+    """Ingest a document built outside pytest (torchrun) and archive its JSON; optionally copy it."""
+    results = Path(results_dir)
+    results.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".gpubench-run-", dir=results) as scratch:
+        path = write_document(document, Path(scratch) / "benchmark.json")
+        stored = _ingest_and_archive(path, results)
+    if json_copy:
+        write_document(document, json_copy)
+    return stored
+
+
+def finish(stored: IngestedRun, results: Path, failure: str | None = None) -> Outcome:
+    """Plot the stored run and summarise it; ``failure`` (one line) makes the exit code 1."""
+    from gpubench.plots import plot_run  # matplotlib only when a run is shown
+    from gpubench.tables import summary
+
+    results = Path(results)
+    frame = read_results(results, stored.run_id)
+    plots = plot_run(frame, results / "plots" / stored.run_id)
+    lines = [
+        summary(frame),
+        "",
+        f"run {stored.run_id}: {stored.measured} measured, {stored.skipped} skipped",
+        f"  parquet: {stored.path}",
+        f"  json:    {results / 'json' / (stored.run_id + '.json')}",
+        *[f"  plot:    {path}" for path in plots],
+    ]
+    if failure:
+        lines.append(failure)
+    return Outcome(stored.run_id, 1 if failure else 0, "\n".join(lines), plots)
+
+
+def _ingest_and_archive(json_path: Path, results: Path) -> IngestedRun:
+    stored = ingest(json_path, results)
+    archive = results / "json"
+    archive.mkdir(exist_ok=True)
+    os.replace(json_path, archive / f"{stored.run_id}.json")
+    return stored
+
+
+def find_benchmarks(explicit: str | None) -> Path:
+    """The benchmarks/ folder: given, beside the checkout's src/, or in the current directory."""
+    candidates = [Path(explicit)] if explicit else [BENCHMARKS_HOME, Path("benchmarks")]
+    for candidate in candidates:
+        if (candidate / "conftest.py").is_file():
+            return candidate
+    raise StoreError(f"no benchmarks/ folder found (looked in {', '.join(map(str, candidates))}); pass --benchmarks")
+
+
+def benchmark_files(folder: Path, suites: list[str] | None) -> list[Path]:
+    if not suites:
+        return [folder]
+    files = []
+    for suite in suites:
+        path = folder / f"test_{suite}.py"
+        if not path.is_file():
+            known = sorted(p.stem.removeprefix("test_") for p in folder.glob("test_*.py"))
+            raise StoreError(f"unknown suite {suite!r}; known suites: {', '.join(known)}")
+        files.append(path)
+    return files
+
+
+def _pytest_env() -> dict[str, str]:
+    # The subprocess must import this very gpubench, installed or straight from a checkout.
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
+    return env

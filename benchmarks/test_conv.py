@@ -10,8 +10,6 @@ import pytest
 from gpubench.suites.conv import case as conv
 from gpubench.suites.conv.worker import ConvSession
 
-SUITE = conv.SUITE
-
 
 def pytest_generate_tests(metafunc):
     if "config" in metafunc.fixturenames:

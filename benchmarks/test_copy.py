@@ -3,8 +3,6 @@
 from gpubench.pytest_plugin import parametrize_cases
 from gpubench.suites.copy import case as copy
 
-SUITE = copy.SUITE
-
 
 def pytest_generate_tests(metafunc):
     parametrize_cases(metafunc, copy.configs)

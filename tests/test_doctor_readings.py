@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from gpubench import nvml as nvml_module
-from gpubench.doctor import collect, diagnose, load_readings
+from gpubench.doctor import collect, diagnose, load_readings, machine
 from gpubench.doctor import readings as doctor_readings
 
 DATA = Path(__file__).parent / "data" / "doctor"
@@ -22,21 +22,27 @@ def test_collect_on_a_cpu_build():
     assert json.loads(json.dumps(readings)) == readings  # plain JSON data
     assert readings["torch"]["cuda_build"] is None and readings["torch"]["cuda_available"] is False
     assert readings["torch"]["version"] == torch.__version__
-    assert tuple(readings) == doctor_readings.READINGS_FIELDS
     errors = [finding for finding in diagnose(readings) if finding.severity == "error"]
     assert [finding.check for finding in errors] == ["cuda"] and "CPU build" in errors[0].message
 
 
+@pytest.fixture
+def collected(fake_nvml) -> dict:
+    """What the collector builds for two GPUs (NVML played by a fake): the layout recordings must have."""
+    return collect(load=False)
+
+
 @pytest.mark.parametrize("path", RECORDED, ids=[path.stem for path in RECORDED])
-def test_recorded_readings_have_the_collectors_layout(path):
+def test_recorded_readings_have_the_collectors_layout(path, collected):
     readings = load_readings(path)
-    assert tuple(readings) == doctor_readings.READINGS_FIELDS
-    assert set(readings["torch"]) == set(doctor_readings.torch_readings())
-    for gpu in readings["gpus"]:
-        assert tuple(gpu) == doctor_readings.GPU_FIELDS
-        assert tuple(gpu["pcie"]) == doctor_readings.PCIE_FIELDS
-    for pair in readings["pairs"]:
-        assert tuple(pair) == doctor_readings.PAIR_FIELDS
+    assert tuple(readings) == tuple(collected)
+    assert set(readings["torch"]) == set(machine.torch_readings())
+    gpu, pair = collected["gpus"][0], collected["pairs"][0]
+    for recorded in readings["gpus"]:
+        assert tuple(recorded) == tuple(gpu)
+        assert tuple(recorded["pcie"]) == tuple(gpu["pcie"])
+    for recorded in readings["pairs"]:
+        assert tuple(recorded) == tuple(pair)
     count = len(readings["gpus"])
     assert len(readings["pairs"]) == count * (count - 1) // 2
 

@@ -136,7 +136,7 @@ def test_cli_judges_the_latest_run(tmp_path):
     done = doctor("--readings", str(DATA / "healthy_h100_node.json"), "--results", str(results), "--json")
     assert done.returncode == 0, done.stderr  # warnings only
     document = json.loads(done.stdout)
-    assert document["results_run"] == "20261121T100000Z-later"
+    assert document["results_runs"] == {"copy": "20261121T100000Z-later"}
     assert any("23%" in finding["message"] for finding in document["findings"] if finding["severity"] == "warning")
 
 

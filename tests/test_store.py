@@ -1,6 +1,7 @@
 """The parquet store: ingest real output, append-only, atomic, and bad input leaves it untouched."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -92,11 +93,11 @@ def test_failing_write_leaves_no_trace(copy_json, tmp_path, monkeypatch):
     other = tmp_path.parent / f"{tmp_path.name}-interrupted.json"
     other.write_text(json.dumps(document))
 
-    def explode(self, path, **kwargs):
-        Path(path).write_bytes(b"PAR1 half a file")
+    def explode(source, target):  # the run file is written in full, under its temporary name
+        assert Path(source).read_bytes().startswith(b"PAR1")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", explode)
+    monkeypatch.setattr(os, "replace", explode)
     with pytest.raises(KeyboardInterrupt):
         store.ingest(other, tmp_path)
     assert snapshot(tmp_path) == before

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from gpubench import suites
 from gpubench.significance import mann_whitney, ratio_interval
 
 ALPHA = 0.002
@@ -37,9 +38,8 @@ DEFAULT_THRESHOLD = 0.05
 NOISE_FACTOR = 2.0
 VERDICTS = ("slower", "faster", "same", "noisy")
 
-# The figure a case is shown by: the first of these it has, else its median time. All are
-# derived from the time samples, so they only change how a result reads, never its verdict.
-HEADLINE_METRICS = ("busbw_gbps", "gbps", "algbw_gbps", "tflops")
+# The figure a case is shown by comes from its suite (``gpubench.suites.headline_metric``). All
+# are derived from the time samples, so they only change how a result reads, never its verdict.
 HIGHER_IS_BETTER = re.compile(r"(gbps|gibps|tflops|gflops|_per_s|ops)$")
 UNITS = {"gbps": "GB/s", "busbw_gbps": "GB/s busbw", "algbw_gbps": "GB/s algbw", "tflops": "TFLOP/s"}
 
@@ -320,10 +320,8 @@ def run_sample(row: pd.Series) -> RunSample:
 
 
 def headline_metric(base: pd.DataFrame, cand: pd.Series) -> str:
-    for metric in HEADLINE_METRICS:
-        if metric in base and metric in cand and base[metric].notna().all() and pd.notna(cand[metric]):
-            return metric
-    return "median_s"
+    known = [metric for metric in cand.dropna().index if metric in base and base[metric].notna().all()]
+    return suites.headline_metric(str(cand["suite"]), known)
 
 
 def env_differences(baseline: pd.DataFrame, candidate: pd.DataFrame) -> list[EnvDifference]:

@@ -7,10 +7,12 @@ import math
 from collections import Counter
 from dataclasses import asdict
 
+from gpubench import text_table
 from gpubench.compare import UNITS, CaseComparison, Comparison
 
 FORMATS = ("table", "markdown", "json")
 HEADINGS = ("case", "baseline", "candidate", "ratio", "CI", "p", "runs", "spread", "detect", "verdict", "note")
+LEFT_ALIGNED = {0, HEADINGS.index("verdict"), HEADINGS.index("note")}  # words; the figures align right
 
 
 def render(comparison: Comparison, fmt: str = "table") -> str:
@@ -23,7 +25,8 @@ def render(comparison: Comparison, fmt: str = "table") -> str:
     rows = [case_cells(case) for case in comparison.cases]
     headings = list(HEADINGS)
     headings[4] = f"{confidence_label(comparison)} CI"
-    lines += ["", *(_markdown_table(headings, rows) if markdown else _aligned_table(headings, rows))]
+    table = text_table.markdown(headings, rows) if markdown else text_table.aligned(headings, rows, LEFT_ALIGNED)
+    lines += ["", *table]
     lines += ["", *footer(comparison, markdown)]
     return "\n".join(lines)
 
@@ -129,23 +132,3 @@ def _json_default(value):
     if hasattr(value, "item"):  # numpy scalars
         return value.item()
     return str(value)
-
-
-def _aligned_table(headings: list[str], rows: list[list[str]]) -> list[str]:
-    cells = [headings, *rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(headings))]
-    lines = []
-    for line in cells:
-        text = "  ".join(
-            cell.ljust(width) if i in (0, len(headings) - 1, len(headings) - 2) else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
-        )
-        lines.append(("# " if not lines else "  ") + text.rstrip())
-    return lines
-
-
-def _markdown_table(headings: list[str], rows: list[list[str]]) -> list[str]:
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
-    return [line(headings), "|" + "|".join("---" for _ in headings) + "|", *[line(row) for row in rows]]

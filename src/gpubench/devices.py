@@ -1,4 +1,4 @@
-"""What a case may allocate here, and the PCIe link its GPU is on."""
+"""The device a case runs on: whether it exists, what it may allocate, waiting for it, its PCIe link."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 import torch
 
-from gpubench.env import cuda_unavailable_reason, pcie_theoretical_gbps
-from gpubench.nvml import Nvml, nvml_session
+from gpubench.env import cuda_device_uuid, cuda_unavailable_reason
+from gpubench.nvml import Nvml, current_link, device_handle, nvml_session
+from gpubench.pcie import pcie_theoretical_gbps
 from gpubench.result import CaseSkipped
 
 
@@ -58,28 +59,25 @@ def require_memory(device: torch.device, nbytes: int, what: str) -> None:
         raise CaseSkipped(f"{what} needs {nbytes} B but only {free} B are free on {device}")
 
 
+def synchronize(device: torch.device | str) -> None:
+    """Wait for the work queued on ``device``; nothing to wait for on the host."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
 def nvml_handle(nvml: Nvml, device: torch.device) -> Any:
-    """NVML's handle of a CUDA device. CUDA and NVML may number GPUs differently (CUDA_VISIBLE_DEVICES),
-    so match by UUID (torch gives it without its GPU- or MIG- prefix), then fall back to the index."""
-    uuid = str(getattr(torch.cuda.get_device_properties(device), "uuid", "") or "")
-    candidates = [uuid] if uuid.startswith(("GPU-", "MIG-")) else [f"GPU-{uuid}", f"MIG-{uuid}"]
-    for candidate in candidates if uuid else []:
-        handle = nvml.read("handle", "nvmlDeviceGetHandleByUUID", candidate)
-        if handle is not None:
-            return handle
-    return nvml.read("handle", "nvmlDeviceGetHandleByIndex", device.index or 0)
+    """NVML's handle of a CUDA device: by its UUID (CUDA_VISIBLE_DEVICES renumbers CUDA's GPUs,
+    not NVML's), by index only when no UUID matches."""
+    index = device.index or 0
+    return device_handle(nvml, cuda_device_uuid(index), index)
 
 
 def pcie_link(device: torch.device) -> tuple[int | None, int | None]:
     """Current (generation, width) of ``device``'s PCIe link; read it right after a copy, under load."""
     with nvml_session() as nvml:
         handle = nvml_handle(nvml, device)
-        if handle is None:
-            return None, None
-        return (
-            nvml.read("pcie_gen", "nvmlDeviceGetCurrPcieLinkGeneration", handle),
-            nvml.read("pcie_width", "nvmlDeviceGetCurrPcieLinkWidth", handle),
-        )
+        return current_link(nvml, handle) if handle is not None else (None, None)
 
 
 def pcie_metrics(link: tuple[int | None, int | None], gbps: float) -> dict[str, float]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from gpubench.atomic import atomic_write_text
 from gpubench.result import CaseResult, case_name
 
 
@@ -105,16 +105,7 @@ def dumps(document: Any) -> str:
 
 def write_document(document: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``document`` to ``path`` atomically (a temporary file beside it, then a rename)."""
-    target = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(dumps(document))
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    return target
+    return atomic_write_text(path, dumps(document))
 
 
 def _finite(value: Any) -> Any:

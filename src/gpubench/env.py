@@ -1,8 +1,9 @@
 """The environment fingerprint recorded with every run: a number without it is worthless.
 
 ``fingerprint()`` returns a flat dict of plain values (str, int, bool or None) so that it
-becomes typed columns in the results store. ``gpus`` (one dict per GPU) is the only nested
-entry; the store flattens GPU 0 into the ``gpu_*`` and ``pcie_*`` columns.
+becomes typed columns in the results store. ``gpus`` (one dict per GPU of the node) is the only
+nested entry; the measured GPU (cuda:0, found in NVML by its UUID) is flattened into the ``gpu_*``
+and ``pcie_*`` columns.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from typing import Any
 
 import torch
 
-from gpubench.nvml import Nvml, nvml_session
+from gpubench.nvml import Nvml, current_link, link_limits, nvml_session, uuid_candidates
+from gpubench.pcie import pcie_theoretical_gbps  # noqa: F401 - re-exported: its long-standing home
 
 Fingerprint = dict[str, Any]
 
@@ -26,8 +28,9 @@ def fingerprint(profile: str | None = None) -> Fingerprint:
     env: Fingerprint = {"profile": profile}
     env.update(torch_fingerprint())
     env.update(host_fingerprint())
+    measured = cuda_device_uuid(0) if env["cuda_available"] else None
     with nvml_session() as nvml:
-        env.update(nvml_fingerprint(nvml))
+        env.update(nvml_fingerprint(nvml, measured))
     return env
 
 
@@ -111,17 +114,30 @@ def git_commit() -> str | None:
         return None
 
 
-def nvml_fingerprint(nvml: Nvml) -> Fingerprint:
+def cuda_device_uuid(index: int = 0) -> str | None:
+    """torch's UUID of ``cuda:<index>`` (bare, without NVML's ``GPU-``/``MIG-``), None when unknown."""
+    try:
+        uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
+    except Exception:  # no such device, or CUDA refuses to start
+        return None
+    return str(uuid) if uuid else None
+
+
+def nvml_fingerprint(nvml: Nvml, measured_uuid: str | None = None) -> Fingerprint:
+    """NVML's view: driver, every GPU of the node (``gpus``), and the measured GPU flattened into
+    the ``gpu_*``/``pcie_*`` columns: the one whose UUID is ``measured_uuid`` (cuda:0), else NVML's
+    first (no CUDA here, or no UUID match)."""
     env: Fingerprint = {"nvml_available": nvml.available, "nvml_unavailable_reason": nvml.unavailable_reason}
     env["driver_version"] = nvml.read("driver_version", "nvmlSystemGetDriverVersion")
     cuda_driver = nvml.read("cuda_driver_version", "nvmlSystemGetCudaDriverVersion_v2")
     env["cuda_driver_version"] = f"{cuda_driver // 1000}.{cuda_driver % 1000 // 10}" if cuda_driver else None
-    gpus = [gpu_fingerprint(nvml, handle) for handle in nvml.handles()]
+    gpus = [gpu_fingerprint(nvml, handle) for handle in nvml.handles("gpu{index}.handle").values()]
     env["gpu_count"] = len(gpus)
     env["gpus"] = gpus
-    first = gpus[0] if gpus else {}
+    wanted = uuid_candidates(measured_uuid)
+    measured = next((gpu for gpu in gpus if gpu["gpu_uuid"] in wanted), gpus[0] if gpus else {})
     for key in GPU_KEYS:
-        env[key] = first.get(key)
+        env[key] = measured.get(key)
     env["nvml_problems"] = "; ".join(f"{what}: {why}" for what, why in sorted(nvml.problems.items())) or None
     return env
 
@@ -140,28 +156,15 @@ GPU_KEYS = (
 
 def gpu_fingerprint(nvml: Nvml, handle: Any) -> Fingerprint:
     memory = nvml.read("gpu_memory", "nvmlDeviceGetMemoryInfo", handle)
+    generation, width = current_link(nvml, handle, "pcie_")
+    limits = link_limits(nvml, handle, "pcie_")
     return {
         "gpu_name": nvml.read("gpu_name", "nvmlDeviceGetName", handle),
         "gpu_memory_bytes": getattr(memory, "total", None),
         "gpu_uuid": nvml.read("gpu_uuid", "nvmlDeviceGetUUID", handle),
-        "pcie_gen_current": nvml.read("pcie_gen_current", "nvmlDeviceGetCurrPcieLinkGeneration", handle),
-        "pcie_width_current": nvml.read("pcie_width_current", "nvmlDeviceGetCurrPcieLinkWidth", handle),
-        "pcie_gen_max": nvml.read("pcie_gen_max", "nvmlDeviceGetMaxPcieLinkGeneration", handle),
-        "pcie_width_max": nvml.read("pcie_width_max", "nvmlDeviceGetMaxPcieLinkWidth", handle),
-        "pcie_gen_gpu_max": nvml.read("pcie_gen_gpu_max", "nvmlDeviceGetGpuMaxPcieLinkGeneration", handle),
+        "pcie_gen_current": generation,
+        "pcie_width_current": width,
+        "pcie_gen_max": limits["gen_max"],
+        "pcie_width_max": limits["width_max"],
+        "pcie_gen_gpu_max": limits["gen_gpu_max"],
     }
-
-
-# PCIe per-lane, per-direction raw rate in GT/s, by generation; 128b/130b encoding from Gen3 on.
-_PCIE_GT_PER_S = {1: 2.5, 2: 5.0, 3: 8.0, 4: 16.0, 5: 32.0, 6: 64.0}
-
-
-def pcie_theoretical_gbps(generation: int | None, width: int | None) -> float | None:
-    """Theoretical one-direction PCIe bandwidth in GB/s (10^9 bytes/s); None when unknown.
-
-    Gen1/2 use 8b/10b encoding, Gen3-5 128b/130b; Gen6 (FLIT) is approximated as 128b/130b.
-    """
-    if not generation or not width or generation not in _PCIE_GT_PER_S:
-        return None
-    encoding = 8 / 10 if generation <= 2 else 128 / 130
-    return _PCIE_GT_PER_S[generation] * width * encoding / 8

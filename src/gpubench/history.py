@@ -1,7 +1,7 @@
 """Per-case trends over every stored run, one machine (GPU model and host) at a time.
 
 Each case is shown by its headline figure (GB/s, busbw GB/s, TFLOP/s, else the median time; see
-``compare.HEADLINE_METRICS``) with the run's interquartile range as an error bar: the spread
+``suites.headline_metric``) with the run's interquartile range as an error bar: the spread
 between runs is what the nightly's verdicts have to clear.
 """
 
@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gpubench.compare import HEADLINE_METRICS, UNITS, higher_is_better, machine_key
+from gpubench import suites
+from gpubench.compare import UNITS, higher_is_better, machine_key
 
 PANELS_PER_FIGURE = 24
 COLUMNS = 4
@@ -42,7 +43,7 @@ def case_history(frame: pd.DataFrame, pattern: str | None = None) -> pd.DataFram
     )
     metrics, values, lows, highs = [], [], [], []
     for index, row in rows.iterrows():
-        metric = next((m for m in HEADLINE_METRICS if m in rows and pd.notna(row[m])), "median_s")
+        metric = suites.headline_metric(str(row["suite"]), row.dropna().index)
         value = float(row[metric])
         median, q1, q3 = out.at[index, "median_s"], out.at[index, "q1_s"], out.at[index, "q3_s"]
         if metric == "median_s":

@@ -13,35 +13,37 @@ The plugin also records the environment fingerprint in ``machine_info["gpubench"
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
 import pytest
 
-from gpubench.document import case_block, run_document, write_document
+from gpubench.document import case_block, run_block, run_document, skipped_entry, write_document
 from gpubench.env import fingerprint
 from gpubench.profiles import DEFAULT_PROFILE, PROFILES
-from gpubench.result import CaseResult, CaseSkipped, case_name
+from gpubench.result import CaseResult, CaseSkipped
 from gpubench.store import new_run_id
 
 
 class ReplayClock:
-    """A clock that advances only when told to, by the next measured duration."""
+    """A clock that replays measured durations: read before a round it says 0, read after it says
+    the round's sample, so pytest-benchmark's ``end - start`` is each sample exactly (a running
+    total would round it in the last bits, and stats.data would no longer be the samples)."""
 
     def __init__(self) -> None:
-        self.now = 0.0
+        self._reading = 0.0
         self._pending: list[float] = []
 
     def __call__(self) -> float:
-        return self.now
+        reading, self._reading = self._reading, 0.0
+        return reading
 
     def load(self, samples: tuple[float, ...]) -> None:
         self._pending = list(samples)
 
     def advance(self) -> None:
-        self.now += self._pending.pop(0)
+        self._reading = self._pending.pop(0)
 
     def __repr__(self) -> str:
         return "gpubench.ReplayClock(device-measured samples)"
@@ -101,7 +103,7 @@ class CaseRunner:
         try:
             result = measure(config)
         except CaseSkipped as skip:
-            self._record_skip(getattr(inspect.getmodule(measure), "SUITE", None), config, skip.reason)
+            self._record_skip(config, skip.reason)
             pytest.skip(skip.reason)
         return self.report(result)
 
@@ -115,25 +117,17 @@ class CaseRunner:
         benchmark.pedantic(REPLAY_CLOCK.advance, rounds=result.measurement.n, iterations=1, warmup_rounds=0)
         return result
 
-    def _record_skip(self, suite: str | None, config: Any, reason: str) -> None:
+    def _record_skip(self, config: Any, reason: str) -> None:
         node = self._request.node
-        suite = suite or _suite_of(node)
         params = config.params() if hasattr(config, "params") else {}
-        self._request.config.stash[_SKIPPED].append(
-            {
-                "suite": suite,
-                "case": case_name(suite, params),
-                "params": params,
-                "name": node.name,
-                "fullname": node.nodeid,
-                "reason": reason,
-            }
-        )
+        entry = skipped_entry(suite_of(config, node), params, reason, name=node.name, fullname=node.nodeid)
+        self._request.config.stash[_SKIPPED].append(entry)
 
 
-def _suite_of(node: pytest.Item) -> str:
-    module = getattr(node, "module", None)
-    return getattr(module, "SUITE", None) or node.path.stem.removeprefix("test_")
+def suite_of(config: Any, node: pytest.Item) -> str:
+    """The suite a case belongs to: its config's ``suite`` where it has one (a family of suites
+    sharing one config type), else the wrapper's name, ``benchmarks/test_<suite>.py``."""
+    return getattr(config, "suite", None) or node.path.stem.removeprefix("test_")
 
 
 @pytest.fixture
@@ -146,7 +140,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
-    output_json["gpubench"] = {**config.stash[_RUN], "skipped": config.stash[_SKIPPED]}
+    output_json["gpubench"] = _run_block(config)
 
 
 @pytest.hookimpl(trylast=True)
@@ -156,8 +150,12 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     path = config.getoption("benchmark_json", None)
     if not path or config.stash[_RUN]["measured"] or not config.stash[_SKIPPED]:
         return
-    block = {**config.stash[_RUN], "skipped": config.stash[_SKIPPED]}
-    write_document(run_document([], block, fingerprint(config.getoption("--gpubench-profile"))), path)
+    write_document(run_document([], _run_block(config), fingerprint(config.getoption("--gpubench-profile"))), path)
+
+
+def _run_block(config: pytest.Config) -> dict[str, Any]:
+    run = config.stash[_RUN]
+    return run_block(run["run_id"], run["started_at"], run["profile"], run["measured"], config.stash[_SKIPPED])
 
 
 __all__ = [

@@ -19,9 +19,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from gpubench.atomic import atomic_write_text
 from gpubench.compare import Comparison
 from gpubench.compare_format import HEADINGS, case_cells, confidence_label
 from gpubench.history import short_case
+from gpubench.text_table import markdown
 
 EDGE = 16.0  # the plot's x range stops at 1/16 and 16; values beyond are drawn at the edge
 COLOURS = {"slower": "tab:red", "faster": "tab:green", "same": "tab:blue", "noisy": "tab:orange"}
@@ -55,8 +57,8 @@ class Report:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         html_path, md_path = out / "report.html", out / "report.md"
-        _write_atomic(html_path, self.to_html())
-        _write_atomic(md_path, self.to_markdown(out))
+        atomic_write_text(html_path, self.to_html())
+        atomic_write_text(md_path, self.to_markdown(out))
         return html_path, md_path
 
     def to_html(self) -> str:
@@ -106,9 +108,7 @@ class Report:
             elif kind == "bullets":
                 parts.append("\n".join(f"- {item}" for item in block[1]))
             elif kind == "table":
-                lines = ["| " + " | ".join(block[1]) + " |", "|" + "|".join("---" for _ in block[1]) + "|"]
-                lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in block[2]]
-                parts.append("\n".join(lines))
+                parts.append("\n".join(markdown(block[1], block[2])))
             elif kind == "image":
                 parts.append(f"![{block[2]}]({os.path.relpath(block[1], out_dir)})")
             elif kind == "pre":
@@ -173,12 +173,6 @@ def plot_verdicts(comparison: Comparison, path: Path) -> Path:
 
 def _row_class(row: list[str]) -> str:
     return row[HEADINGS.index("verdict")] if len(row) == len(HEADINGS) else ""
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 _CSS = """

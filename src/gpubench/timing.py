@@ -16,7 +16,12 @@ from dataclasses import dataclass
 
 import torch
 
+from gpubench.devices import synchronize
 from gpubench.stats import Measurement
+
+# The clock names a Measurement carries (the ``clock`` column of the store).
+CUDA_EVENT_CLOCK = "cuda-event"
+HOST_CLOCK = "host-perf_counter"
 
 # An upper bound on GPU clock rates (cycles/s): the spin kernel is told to spin long enough to
 # cover the enqueue even on the fastest clock; a slower clock just spins a bit longer.
@@ -58,18 +63,14 @@ class Timer:
     def measure(self) -> Measurement:
         for _ in range(self.warmup):
             self.fn()
-        self._synchronize()
+        synchronize(self.device)
         ops = self.ops_per_sample or self._calibrate()
         spin_s = self._enqueue_seconds(ops) if (self.on_cuda and self.spin) else 0.0
         if spin_s and self.agree_spin is not None:
             spin_s = self.agree_spin(spin_s)
         samples = [self._time_loop(ops, spin_s) for _ in range(self.samples)]
-        clock = "cuda-event" if self.on_cuda else "host-perf_counter"
+        clock = CUDA_EVENT_CLOCK if self.on_cuda else HOST_CLOCK
         return Measurement(tuple(samples), ops_per_sample=ops, clock=clock)
-
-    def _synchronize(self) -> None:
-        if self.on_cuda:
-            torch.cuda.synchronize(self.device)
 
     def _calibrate(self) -> int:
         one_op = self._time_loop(1, 0.0)
@@ -83,7 +84,7 @@ class Timer:
         for _ in range(ops):
             self.fn()
         elapsed = time.perf_counter() - start
-        self._synchronize()
+        synchronize(self.device)
         return min(_MAX_SPIN_SECONDS, 2 * elapsed)
 
     def _time_loop(self, ops: int, spin_s: float) -> float:

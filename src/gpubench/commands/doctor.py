@@ -5,17 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 
-from gpubench.doctor import collect, count, diagnose, exit_code, judge_run, load_readings, sort_findings
-from gpubench.store import latest_run_id, read_results
-
 NAME = "doctor"
 HELP = "check the machine (driver, CUDA, PCIe under load, clocks, ECC, MIG, P2P/NVLink) and explain bad figures"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print findings and readings as JSON")
-    parser.add_argument("--results", metavar="DIR", help="also judge the latest run in this results store")
-    parser.add_argument("--run", help="with --results: the run to judge (default: the latest)")
+    parser.add_argument(
+        "--results", metavar="DIR", help="also judge the figures in this results store (the latest run of each suite)"
+    )
+    parser.add_argument("--run", help="with --results: judge this run only")
     parser.add_argument(
         "--readings",
         metavar="FILE",
@@ -25,21 +24,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    readings = load_readings(args.readings) if args.readings else collect(load=not args.no_load)
-    findings = diagnose(readings)
-    run_id = None
+    # Imported here: judging recorded readings or a store must not import torch (collect() does).
+    from gpubench import doctor
+    from gpubench.store import StoreError, read_results
+
+    readings = doctor.load_readings(args.readings) if args.readings else doctor.collect(load=not args.no_load)
+    findings = doctor.diagnose(readings)
+    judged_runs: dict[str, str] = {}
     if args.results:
-        run_id = args.run or latest_run_id(args.results)
-        findings += judge_run(read_results(args.results, run_id))
-    findings = sort_findings(findings)
-    counts = count(findings)
-    status = exit_code(findings)
+        if args.run:
+            frame = read_results(args.results, args.run)
+            findings += doctor.judge_run(frame)
+            judged_runs = {str(suite): args.run for suite in frame["suite"].dropna().unique()}
+        else:
+            frame = read_results(args.results)
+            if frame.empty:
+                raise StoreError(f"no run in {args.results}")
+            store_findings, judged_runs = doctor.judge_store(frame)
+            findings += store_findings
+    findings = doctor.sort_findings(findings)
+    counts = doctor.count(findings)
+    status = doctor.exit_code(findings)
     if args.json:
         document = {
             "exit_code": status,
             "counts": counts,
             "findings": [finding.as_dict() for finding in findings],
-            "results_run": run_id,
+            "results_runs": judged_runs,
             "readings": readings,
         }
         print(json.dumps(document, indent=2))

@@ -1,4 +1,9 @@
-"""With ``--results``: a stored run's figures against the physical limits that bound them.
+"""With ``--results``: stored figures against the physical limits that bound them.
+
+Each registered suite may name doctor rules (``Suite.doctor_rules``, ``(frame, run) ->
+[Finding]``); ``judge_run`` applies them all to one run, ``judge_store`` to the latest run of
+each suite that has rules (the latest run of a store is often one suite only, e.g. a torchrun
+AllReduce after a copy run, and the copies still deserve a verdict).
 
 Copies (suite ``copy``): the best pinned host<->device figure of 16 MiB or more per direction
 against the PCIe link it ran on (``pcie_efficiency_pct``, or ``gbps / pcie_theoretical_gbps``);
@@ -10,7 +15,8 @@ AllReduce (suite ``allreduce``, columns ``backend``, ``busbw_gbps``, ``world_siz
 busbw of 16 MiB or more per backend and world size against the link peak where one is known: a
 ``link_peak_gbps`` column when the run recorded one, else, for NCCL, one PCIe link of the GPU
 (the floor: P2P or NVLink only add to it). Under 50% is far below. Gloo is staged through host
-memory: no physical peak is known for it, so it is reported, not judged.
+memory: no physical peak is known for it, whatever link the run recorded, so it is reported, not
+judged.
 """
 
 from __future__ import annotations
@@ -19,8 +25,10 @@ from typing import Any
 
 import pandas as pd
 
+from gpubench.byte_size import human_bytes
 from gpubench.doctor.findings import Finding
-from gpubench.env import pcie_theoretical_gbps
+from gpubench.pcie import pcie_theoretical_gbps
+from gpubench.suites import SUITES
 
 LARGE_BYTES = 16 << 20
 COPY_FLOOR_PCT = 70.0
@@ -31,21 +39,49 @@ NOTHING_TO_DO = "nothing to do"
 
 
 def judge_run(frame: pd.DataFrame) -> list[Finding]:
-    """Findings on one stored run (``read_results(dir, run_id)``)."""
+    """Findings on one stored run (``read_results(dir, run_id)``): every suite's rules on its rows."""
     if frame.empty:
         return [Finding("info", "results", "the run holds no rows to judge", NOTHING_TO_DO)]
     run = _run_label(frame)
-    findings = copy_findings(frame, run) + allreduce_findings(frame, run)
+    findings = [finding for rules in _rules() for finding in rules(frame, run)]
     if not findings:
+        judged = ", ".join(suite.name for suite in SUITES.values() if suite.doctor_rules)
         findings.append(
             Finding(
                 "info",
                 "results",
-                f"{run} has no copy or allreduce figures to judge against physical limits",
+                f"{run} has no figures to judge against physical limits (suites judged: {judged})",
                 "run the copy or allreduce suite (gpubench run --suite copy)",
             )
         )
     return findings
+
+
+def judge_store(frame: pd.DataFrame) -> tuple[list[Finding], dict[str, str]]:
+    """The latest run of each suite that has rules, judged; and which run each suite's was.
+
+    ``frame`` is a whole store (``read_results(dir)``, oldest run first). When no suite with rules
+    was ever measured, the latest run is judged (and says it has nothing to judge).
+    """
+    if frame.empty:
+        return judge_run(frame), {}
+    measured = frame[frame["status"] == "ok"] if "status" in frame else frame
+    latest = {
+        suite.name: str(measured.loc[measured["suite"] == suite.name, "run_id"].iloc[-1])
+        for suite in SUITES.values()
+        if suite.doctor_rules and (measured["suite"] == suite.name).any()
+    }
+    runs = list(dict.fromkeys(latest.values())) or [str(frame["run_id"].iloc[-1])]
+    findings = []
+    for run_id in runs:
+        rows = frame[frame["run_id"] == run_id]
+        suites_here = [name for name, latest_run in latest.items() if latest_run == run_id]
+        findings += judge_run(rows[rows["suite"].isin(suites_here)] if suites_here else rows)
+    return findings, latest
+
+
+def _rules() -> list[Any]:
+    return [rules for suite in SUITES.values() if (rules := suite.doctor()) is not None]
 
 
 def _run_label(frame: pd.DataFrame) -> str:
@@ -78,13 +114,7 @@ def _known(value: Any) -> bool:
 
 
 def _size_text(nbytes: Any) -> str:
-    if not _known(nbytes):
-        return "size unknown"
-    nbytes = int(nbytes)
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if nbytes >= scale and nbytes % scale == 0:
-            return f"{nbytes // scale} {unit}"
-    return f"{nbytes} B"
+    return human_bytes(nbytes) if _known(nbytes) else "size unknown"
 
 
 def copy_findings(frame: pd.DataFrame, run: str) -> list[Finding]:
@@ -224,11 +254,11 @@ def allreduce_findings(frame: pd.DataFrame, run: str) -> list[Finding]:
 
 def _allreduce_peak(row: pd.Series, backend: str) -> tuple[float | None, str]:
     """The peak busbw is judged against and its name, or None and why there is none."""
+    if backend != "nccl":  # before any recorded peak: Gloo on CUDA records the PCIe link it stages through
+        return None, f"no physical peak is known for {backend} (staged through host memory)"
     recorded = row.get("link_peak_gbps")
     if _known(recorded) and float(recorded) > 0:
         return float(recorded), "the link peak the run recorded"
-    if backend != "nccl":
-        return None, f"no physical peak is known for {backend} (staged through host memory)"
     gen, width = row.get("pcie_gen_max"), row.get("pcie_width_max")
     theory = pcie_theoretical_gbps(int(gen), int(width)) if _known(gen) and _known(width) else None
     if theory is None:

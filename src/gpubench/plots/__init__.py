@@ -1,12 +1,12 @@
-"""Figures from results DataFrames: one module per suite, each ``plot(frame, out_dir) -> [png paths]``.
+"""Figures of a stored run: each registered suite's plotter, ``plot(frame, out_dir) -> [png paths]``.
 
-Plotters read only the DataFrame the store returns; they never measure or read files.
+Plotters read only the DataFrame the store returns; they never measure or read files. Each is
+named in the suite registry (``gpubench.suites``) and imported when its suite has rows to draw.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -15,16 +15,7 @@ matplotlib.use("Agg")  # files only: no display on benchmark machines or in CI
 
 import pandas as pd
 
-from gpubench.plots import allreduce
-from gpubench.suites.conv import plot as conv
-from gpubench.suites.copy import plot as copy
-
-Plotter = Callable[[pd.DataFrame, Path], list[Path]]
-PLOTTERS: dict[str, Plotter] = {
-    "copy": copy.plot,
-    "allreduce": allreduce.plot,
-    "conv": conv.plot,
-}
+from gpubench.suites import SUITES
 
 
 def plot_run(frame: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
@@ -33,8 +24,9 @@ def plot_run(frame: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     measured = frame[frame["status"] == "ok"] if "status" in frame else frame
     written: list[Path] = []
-    for suite, plotter in PLOTTERS.items():
-        rows = measured[measured["suite"] == suite]
-        if not rows.empty:
+    for suite in SUITES.values():
+        rows = measured[measured["suite"] == suite.name]
+        plotter = suite.plotter() if not rows.empty else None
+        if plotter is not None:
             written += plotter(rows.dropna(axis="columns", how="all"), out)
     return written

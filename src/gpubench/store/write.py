@@ -6,11 +6,11 @@ A reader never sees half a run and a failed write leaves the store as it was.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from gpubench.atomic import atomic_write_bytes
 from gpubench.store.schema import RUNS_DIR, StoreError
 
 
@@ -27,12 +27,4 @@ def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path:
     target = runs / f"{run_id}.parquet"
     if target.exists():
         raise StoreError(f"run {run_id} is already in {results_dir}; nothing written")
-    handle, temporary = tempfile.mkstemp(dir=runs, prefix=f".{run_id}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        frame.to_parquet(temporary, index=False)
-        os.replace(temporary, target)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-    return target
+    return atomic_write_bytes(target, frame.to_parquet(index=False))

@@ -1,16 +1,17 @@
-"""The registry of suites: every view (tables, plots, compare, history, doctor, verify) iterates it.
+"""The registry of suites: every view (tables, plots, compare, history, doctor) iterates it.
 
 A suite is a package under ``gpubench.suites`` whose ``__init__`` declares one ``Suite`` (or, for
 a family such as the collectives, several) and imports nothing heavy: what needs torch or
 matplotlib is named by a ``"module:attribute"`` reference and imported only when it is used, so
-commands that only read the store never import torch. Adding a suite: one package here, one line
-in ``_PACKAGES``, one thin ``benchmarks/test_<name>.py``. See docs/ARCHITECTURE.md.
+commands that only read the store never import torch. A suite that is not registered (another
+project's pytest-benchmark suite, ingested as it is) gets the generic view: its case name and
+median time, its first known rate as headline. Adding a suite: docs/ARCHITECTURE.md.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +30,10 @@ class Suite:
     """What gpubench knows of a suite. References are ``"package.module:attribute"`` strings.
 
     ``case`` names the module with ``configs(profile) -> list[config]`` and
-    ``measure(config) -> CaseResult`` (configs have ``params()``); ``headline`` is the metric
-    column a case is shown and judged by (``median_s`` when the suite has none); ``plot`` draws
-    ``(frame, out_dir) -> [png paths]``; ``doctor_rules`` judges stored rows
-    ``(frame, run) -> [Finding]``.
+    ``measure(config) -> CaseResult`` (configs have ``params()``); ``columns`` lay out its text
+    table; ``headline`` is the metric column a case is shown by (``median_s`` when the suite has
+    none); ``plot`` draws ``(frame, out_dir) -> [png paths]``; ``doctor_rules`` judges stored
+    rows against physical limits, ``(frame, run label) -> [Finding]``.
     """
 
     name: str
@@ -66,8 +67,14 @@ def resolve(reference: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-# Packages whose __init__ declares ``SUITES`` (a tuple of Suite). Order is the order views use.
-_PACKAGES = ("gpubench.suites.copy", "gpubench.suites.conv")
+# Packages (or modules) that declare ``SUITES``, a tuple of Suite. Order is the order views use.
+# ``allreduce_interim`` holds the AllReduce suite until it moves to ``gpubench.suites.collectives``.
+_PACKAGES = ("gpubench.suites.copy", "gpubench.suites.conv", "gpubench.suites.allreduce_interim")
+
+# What a suite absent from the registry is shown by: its case and median time, and as headline
+# the first of these rates it carries (all derived from the time samples), else its median time.
+GENERIC_COLUMNS = (Column("case", "case"), Column("median_s", "median (us)", "{:.2f}"))
+GENERIC_HEADLINES = ("busbw_gbps", "gbps", "algbw_gbps", "tflops")
 
 
 def _load() -> dict[str, Suite]:
@@ -85,3 +92,21 @@ SUITES: dict[str, Suite] = _load()
 
 def get_suite(name: str) -> Suite | None:
     return SUITES.get(name)
+
+
+def columns(suite_name: str) -> tuple[Column, ...]:
+    """The text-table layout of a suite; the generic one for a suite the registry does not know."""
+    suite = SUITES.get(suite_name)
+    return suite.columns if suite and suite.columns else GENERIC_COLUMNS
+
+
+def headline_metric(suite_name: str, available: Iterable[str]) -> str:
+    """The column a case of ``suite_name`` is shown by, among the ``available`` ones (with values).
+
+    A registered suite: its declared headline when available, else ``median_s``. Another suite:
+    the first of ``GENERIC_HEADLINES`` available, else ``median_s``.
+    """
+    have = set(available)
+    suite = SUITES.get(suite_name)
+    candidates = (suite.headline,) if suite else GENERIC_HEADLINES
+    return next((metric for metric in candidates if metric in have), "median_s")

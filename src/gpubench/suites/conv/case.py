@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from gpubench.devices import cpu_threads, require_cuda, require_memory
+from gpubench.devices import cpu_threads, require_cuda, require_memory, synchronize
 from gpubench.profiles import check_profile
 from gpubench.result import CaseResult, Scalar, VerificationError
 from gpubench.stats import Measurement
@@ -214,11 +214,6 @@ def _device(config: ConvConfig) -> torch.device:
     return require_cuda(0) if config.device == "cuda" else torch.device("cpu")
 
 
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def random_tensor(size: Sequence[int], dtype: torch.dtype, layout: str, generator: torch.Generator) -> torch.Tensor:
     # Never time zeros; normal values keep every dtype far from overflow.
     device = generator.device
@@ -293,14 +288,14 @@ def pass_bytes(shape: ConvShape, dtype: str) -> int:
 
 def first_call(run: Callable[[], torch.Tensor], device: torch.device) -> tuple[float, float | None, torch.Tensor]:
     """Wall seconds of the first call (autotuning included), peak bytes allocated during it (CUDA), its result."""
-    _synchronize(device)
+    synchronize(device)
     base = None
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
     start = time.perf_counter()
     result = run()
-    _synchronize(device)
+    synchronize(device)
     seconds = time.perf_counter() - start
     peak = float(torch.cuda.max_memory_allocated(device) - base) if base is not None else None
     return seconds, peak, result
@@ -326,7 +321,7 @@ def reproducibility(
 ) -> tuple[bool, float]:
     """Call ``run`` again ``repeats`` times on the same inputs and compare with ``reference``."""
     results = [run() for _ in range(repeats)]
-    _synchronize(device)
+    synchronize(device)
     return compare_repeats(reference, results)
 
 
@@ -347,10 +342,10 @@ def cuda_kernels(run: Callable[[], torch.Tensor], device: torch.device) -> list[
     """Names of the GPU kernels one call launches, from torch.profiler (untimed)."""
     from torch.profiler import ProfilerActivity, profile
 
-    _synchronize(device)
+    synchronize(device)
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         run()
-        _synchronize(device)
+        synchronize(device)
     return sorted({event.name for event in prof.events() if event.device_type == torch.autograd.DeviceType.CUDA})
 
 
@@ -453,10 +448,10 @@ def _measure_dynamic(config: ConvConfig, device: torch.device, info: dict[str, S
     seconds, seen = [], set()
     first_pass = 0.0
     for batch in config.batch_sizes:
-        _synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         steps[batch]()
-        _synchronize(device)
+        synchronize(device)
         seconds.append(time.perf_counter() - start)
         if batch not in seen:
             first_pass += seconds[-1]
@@ -500,7 +495,7 @@ def prime(device_name: str, variants: Sequence[tuple[str, str]]) -> None:
             if key not in _PROCESS_KEYS:
                 claim_plan_keys([key], f"priming {dtype} {layout} {direction}", record_case=False)
                 conv_pass(PRIMING_SHAPE, direction, dtype, layout, device).run()
-    _synchronize(device)
+    synchronize(device)
 
 
 # glibc serves large blocks with mmap until a large block is freed, which raises its threshold to

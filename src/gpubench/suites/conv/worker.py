@@ -20,7 +20,6 @@ from gpubench.suites.conv import case as conv
 from gpubench.suites.conv.case import ConvConfig, Flags
 from gpubench.workers import WorkerError, run_in_worker
 
-SUITE = conv.SUITE
 Combo = tuple[str, Flags]
 # Worker deadline: start-up (CUDA context, library loading) plus a generous allowance per case.
 STARTUP_S = 120.0

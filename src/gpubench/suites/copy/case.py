@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gpubench.devices import cpu_threads, pcie_link, pcie_metrics, require_cuda, require_memory
+from gpubench.devices import cpu_threads, pcie_link, pcie_metrics, require_cuda, require_memory, synchronize
 from gpubench.profiles import check_profile, powers_of_two
 from gpubench.result import CaseResult, CaseSkipped, Scalar, VerificationError
 from gpubench.timing import Timer
@@ -135,7 +135,7 @@ def _bidirectional(config: CopyConfig, device: torch.device, expected: torch.Ten
         main.wait_stream(down)
 
     def check() -> None:
-        torch.cuda.synchronize(device)
+        synchronize(device)
         _verify(dev_dst, expected, "bidir h2d")
         _verify(host_dst, expected.flip(0), "bidir d2h")
 
@@ -143,8 +143,7 @@ def _bidirectional(config: CopyConfig, device: torch.device, expected: torch.Ten
 
 
 def _verify(received: torch.Tensor, expected: torch.Tensor, what: str) -> None:
-    if received.is_cuda:
-        torch.cuda.synchronize(received.device)
+    synchronize(received.device)
     if not torch.equal(received.cpu(), expected):
         mismatched = int((received.cpu() != expected).sum())
         raise VerificationError(f"{what} copy of {expected.numel()} B: {mismatched} bytes differ from the source")

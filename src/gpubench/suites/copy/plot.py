@@ -7,6 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from gpubench.byte_size import human_bytes
+
 
 def plot(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     """``copy_bandwidth.png``: GB/s against bytes (log2), the PCIe theoretical peak where known."""
@@ -44,10 +46,3 @@ def _title(frame: pd.DataFrame) -> str:
     )
     host = frame["hostname"].iloc[0] if "hostname" in frame else ""
     return f"Copy bandwidth: {where} on {host}"
-
-
-def human_bytes(size: int) -> str:
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if size >= scale and size % scale == 0:
-            return f"{size // scale} {unit}"
-    return f"{size} B"

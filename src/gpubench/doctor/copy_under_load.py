@@ -3,7 +3,7 @@
 For each GPU torch can use, a pinned host->device copy runs for about ``LOAD_SECONDS`` while the
 host reads the link generation, width and clock-event reasons from NVML. The highest generation
 and width seen under load are the link's real state; the copy's own GB/s (10^9 B/s, bytes x copies
-/ CUDA-event time) is kept as ``load_gbps``. CUDA only: it is imported when torch can use CUDA.
+/ CUDA-event time) is kept as ``load_gbps``. CUDA only: ``machine.collect`` calls it when torch can use CUDA.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from typing import Any
 import torch
 
 from gpubench.doctor.findings import one_line
-from gpubench.doctor.readings import read_clock_event_reasons
-from gpubench.nvml import Nvml
+from gpubench.nvml import Nvml, clock_event_reasons, current_link
 from gpubench.result import VerificationError
 
 LOAD_BYTES = 64 << 20
@@ -72,9 +71,10 @@ def _copy_while_reading(nvml: Nvml, handle: Any, device: torch.device, key: str)
     start, end = copies(count)
     generations, widths, reasons = [], [], []
     while True:  # the first reading comes while the copies just enqueued are running
-        generations.append(nvml.read(key + "pcie.gen_current", "nvmlDeviceGetCurrPcieLinkGeneration", handle))
-        widths.append(nvml.read(key + "pcie.width_current", "nvmlDeviceGetCurrPcieLinkWidth", handle))
-        reasons.append(read_clock_event_reasons(nvml, key + "clocks_event_reasons", handle))
+        generation, width = current_link(nvml, handle, key + "pcie.")
+        generations.append(generation)
+        widths.append(width)
+        reasons.append(clock_event_reasons(nvml, key + "clocks_event_reasons", handle))
         if end.query():
             break
         time.sleep(POLL_SECONDS)

@@ -4,35 +4,20 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from support import REPO, cli, run_benchmarks  # noqa: F401 - cli and REPO: for the tests that import them here
+
 # Statistics that scale with the time of one operation; iqr and stddev scale too.
 TIME_STATS = ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3", "ld15iqr", "hd15iqr", "total")
 
 
-def env() -> dict[str, str]:
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO / "src"), os.environ.get("PYTHONPATH")])))
-
-
 def run_copy_suite(json_path: Path, *args: str, timeout: float = 300) -> Path:
     """The copy suite's quick profile (``args``: e.g. ``-k h2h``), as a user runs it; its JSON."""
-    command = [
-        sys.executable, "-m", "pytest", str(REPO / "benchmarks" / "test_copy.py"), f"--benchmark-json={json_path}",
-        "-q", "-p", "no:cacheprovider", *args,
-    ]  # fmt: skip
-    done = subprocess.run(command, cwd=REPO, env=env(), capture_output=True, text=True, timeout=timeout)
+    done = run_benchmarks(json_path, *args, timeout=timeout, target=str(REPO / "benchmarks" / "test_copy.py"))
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return json_path
-
-
-def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "gpubench", *map(str, args)]
-    return subprocess.run(command, cwd=REPO, env=env(), capture_output=True, text=True, timeout=timeout)
 
 
 def bench_case(bench: dict[str, Any]) -> str:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from support import run_benchmarks
 
 from gpubench.plots import plot_run
 from gpubench.store import ingest, read_results
@@ -27,9 +25,7 @@ REQUIRED = [
 @pytest.fixture(scope="module")
 def suite_json(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("conv") / "conv.json"
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    command = [sys.executable, "-m", "pytest", "benchmarks/", "-k", SELECTION, f"--benchmark-json={path}", "-q"]
-    done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    done = run_benchmarks(path, "-k", SELECTION, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return path
 

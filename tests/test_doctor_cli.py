@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from support import cli
 
-REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).parent / "data" / "doctor"
 CPU_BUILD = torch.version.cuda is None
 
 
 def gpubench(*args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = dict(os.environ, PYTHONPATH=str(REPO / "src"), **env)
-    command = [sys.executable, "-m", "gpubench", *args]
-    return subprocess.run(command, cwd=REPO, env=environment, capture_output=True, text=True, timeout=120)
+    return cli(*args, timeout=120, **env)
 
 
 @pytest.mark.skipif(not CPU_BUILD, reason="this machine's finding: a CPU build of torch")

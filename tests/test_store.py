@@ -3,13 +3,11 @@
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import cli
+from support import cli, run_benchmarks
 
 from gpubench import store
 
@@ -114,12 +112,7 @@ def test_foreign_pytest_benchmark_json_ingests(tmp_path):
         "    benchmark(sum, range(n))\n"
     )
     out = tmp_path / "foreign.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", str(suite), f"--benchmark-json={out}", "-q", "-p", "no:cacheprovider"],
-        cwd=suite,
-        capture_output=True,
-        text=True,
-    )
+    done = run_benchmarks(out, target=str(suite), cwd=suite)
     assert done.returncode == 0, done.stdout + done.stderr
     run = store.ingest(out, tmp_path / "results")
     frame = store.read_results(tmp_path / "results")

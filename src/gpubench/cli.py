@@ -14,7 +14,6 @@ from typing import NoReturn
 
 from gpubench import __version__
 from gpubench.commands import COMMANDS
-from gpubench.store import StoreError
 from gpubench.workers import WorkerError
 
 USAGE_ERROR = 2
@@ -43,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (StoreError, ValueError, WorkerError, OSError) as error:
+    except (ValueError, WorkerError, OSError) as error:  # StoreError is a ValueError
         print(f"gpubench: error: {error}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:

@@ -16,10 +16,9 @@ import socket
 from collections.abc import Sequence
 
 from gpubench.allreduce.rank import FAILED, FINISHED, PHASES, SLOTS, STARTED, AllReduce, run_rank
-from gpubench.allreduce.spec import Sweep, SweepOutcome
+from gpubench.allreduce.spec import DEFAULT_TIMEOUT_S, Sweep, SweepOutcome
 from gpubench.workers import WorkerError, WorkerTimeout, run_group
 
-DEFAULT_TIMEOUT_S = 120.0  # per collective: far above any one AllReduce, even 1 GiB over Gloo
 PORT_ATTEMPTS = 3
 
 

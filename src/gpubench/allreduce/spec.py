@@ -21,6 +21,7 @@ KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 QUICK_SIZES = (8, 1 * KIB, 64 * KIB, 1 * MIB, 16 * MIB, 64 * MIB)
 QUICK_SIZES_CUDA = (*QUICK_SIZES, 256 * MIB)  # GPU links need larger messages to show their peak
 FULL_SIZES = tuple(powers_of_two(8, GIB))
+DEFAULT_TIMEOUT_S = 120.0  # per collective: far above any one AllReduce, even 1 GiB over Gloo
 
 
 def algbw_gbps(nbytes: int, seconds: float) -> float:

@@ -11,12 +11,16 @@ import argparse
 import os
 from pathlib import Path
 
-from gpubench.allreduce.launch import DEFAULT_TIMEOUT_S, launch
-from gpubench.allreduce.rank import run_rank
-from gpubench.allreduce.report import benchmark_document, collect
-from gpubench.allreduce.spec import ITEMSIZE, TRANSPORTS, Sweep, default_dtypes, parse_list, parse_size, profile_sizes
-from gpubench.cases.allreduce import default_world_sizes
-from gpubench.pipeline import finish, store_document
+from gpubench.allreduce.spec import (
+    DEFAULT_TIMEOUT_S,
+    ITEMSIZE,
+    TRANSPORTS,
+    Sweep,
+    default_dtypes,
+    parse_list,
+    parse_size,
+    profile_sizes,
+)
 from gpubench.profiles import DEFAULT_PROFILE, PROFILES
 from gpubench.workers import WorkerError
 
@@ -72,6 +76,13 @@ def build_sweeps(args: argparse.Namespace, world_size: int) -> list[Sweep]:
 
 
 def main(args: argparse.Namespace) -> int:
+    # Imported here: they import torch, and building the CLI's parser must not.
+    from gpubench.allreduce.launch import launch
+    from gpubench.allreduce.rank import run_rank
+    from gpubench.allreduce.report import benchmark_document, collect
+    from gpubench.cases.allreduce import default_world_sizes
+    from gpubench.pipeline import finish, store_document
+
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
         rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
         if args.world_size and args.world_size != world_size:

@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gpubench.history import case_history, plot_history, summary
-from gpubench.store import StoreError, read_results
-
 NAME = "history"
 HELP = "per-case trend over all stored runs, grouped by machine (GPU model and host), plotted"
 
@@ -21,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench.history import case_history, plot_history, summary
+    from gpubench.store import StoreError, read_results
+
     frame = read_results(args.results)
     if frame.empty:
         raise StoreError(f"no run in {args.results}")

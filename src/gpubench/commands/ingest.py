@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from gpubench.store import ingest
-
 NAME = "ingest"
 HELP = "add a pytest-benchmark --benchmark-json file to the results store (parquet)"
 
@@ -16,6 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench.store import ingest
+
     run = ingest(args.json, args.results)
     print(f"ingested run {run.run_id}: {run.measured} measured, {run.skipped} skipped -> {run.path}")
     return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gpubench.pipeline import run_suites
 from gpubench.profiles import DEFAULT_PROFILE, PROFILES
 
 NAME = "run"
@@ -26,6 +25,8 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench.pipeline import run_suites
+
     outcome = run_suites(args.profile, args.suite, Path(args.results), args.benchmarks, args.pytest_args)
     print(outcome.report)
     return outcome.exit_code

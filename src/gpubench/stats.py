@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gpubench.quartiles import quantiles
 
-def quantile(sorted_values: list[float], q: float) -> float:
-    """Linear-interpolation quantile (numpy's default), on already sorted values."""
-    if not sorted_values:
-        raise ValueError("quantile of no values")
-    pos = (len(sorted_values) - 1) * q
-    lo = math.floor(pos)
-    hi = math.ceil(pos)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+def quantile(values: Sequence[float], q: float) -> float:
+    """The ``q`` quantile by linear interpolation (numpy's default; ``gpubench.quartiles``)."""
+    return quantiles(values, (q,))[0]
 
 
 @dataclass(frozen=True)
@@ -44,15 +42,15 @@ class Measurement:
 
     @property
     def median(self) -> float:
-        return statistics.median(self.samples)
+        return quantile(self.samples, 0.5)
 
     @property
     def q1(self) -> float:
-        return quantile(list(self.sorted_samples), 0.25)
+        return quantile(self.samples, 0.25)
 
     @property
     def q3(self) -> float:
-        return quantile(list(self.sorted_samples), 0.75)
+        return quantile(self.samples, 0.75)
 
     @property
     def iqr(self) -> float:
@@ -73,23 +71,3 @@ class Measurement:
     @property
     def stddev(self) -> float:
         return statistics.stdev(self.samples) if self.n > 1 else 0.0
-
-    @property
-    def relative_iqr(self) -> float:
-        """IQR / median; torch.utils.benchmark warns from 10% on."""
-        return self.iqr / self.median if self.median > 0 else math.inf
-
-    def summary(self) -> dict[str, float | int | str]:
-        return {
-            "median_s": self.median,
-            "iqr_s": self.iqr,
-            "q1_s": self.q1,
-            "q3_s": self.q3,
-            "min_s": self.min,
-            "max_s": self.max,
-            "mean_s": self.mean,
-            "stddev_s": self.stddev,
-            "rounds": self.n,
-            "ops_per_sample": self.ops_per_sample,
-            "clock": self.clock,
-        }

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from gpubench.jsonfile import read_json
+from gpubench.quartiles import quartile_columns
 from gpubench.store.schema import (
     CASE_COLUMNS,
     KNOWN_TYPES,
@@ -95,6 +96,7 @@ def _measured_row(bench: dict[str, Any]) -> dict[str, Any]:
         "samples_s": [float(value) for value in stats.get("data", []) if _is_number(value)] or None,
     }
     row.update({column: _number(stats.get(key)) for key, column in STAT_COLUMNS.items()})
+    row.update(quartile_columns(row["samples_s"]))  # one definition whatever wrote stats (docs/SCHEMA.md)
     row.update(_columns(params))
     if ours:
         row.update(_columns(ours.get("metrics", {})))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gpubench.quartiles import with_sample_quartiles
 from gpubench.store.schema import CASE_COLUMNS, RUN_COLUMNS, RUNS_DIR, SCHEMA_VERSION, StoreError
 
 
@@ -22,7 +23,7 @@ def read_results(results_dir: str | os.PathLike, run_id: str | None = None) -> p
     frames = [frame for frame in frames if not frame.empty]
     if not frames:
         return pd.DataFrame(columns=list(RUN_COLUMNS) + list(CASE_COLUMNS))
-    frame = pd.concat(frames, ignore_index=True)
+    frame = with_sample_quartiles(pd.concat(frames, ignore_index=True))  # runs stored before ingest did
     return frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
 
 

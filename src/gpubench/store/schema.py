@@ -34,6 +34,7 @@ KNOWN_TYPES = {
     "ops_per_sample": "Int64",
     "rounds": "Int64",
     "skip_reason": "string",
+    "quartile_source": "string",
     "cuda_version": "string",
     "cudnn_version": "string",
     "nccl_version": "string",

@@ -3,64 +3,42 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
+from support import cli
 
-from gpubench.doctor import judge_run
+from gpubench.doctor import judge_run, judge_store
+from gpubench.document import benchmark_entry, dumps, run_block, run_document
+from gpubench.result import CaseResult
+from gpubench.stats import Measurement
 from gpubench.store import ingest, read_results
+from gpubench.timing import CUDA_EVENT_CLOCK
 
 DATA = Path(__file__).parent / "data" / "doctor"
-REPO = Path(__file__).resolve().parents[1]
 
 
-def benchmark_json(recorded: dict, run_id: str) -> dict:
-    """A recorded run (fingerprint + cases) as the pytest-benchmark JSON the plugin writes."""
+def benchmark_json(recorded: dict, run_id: str, started_at: str = "2026-11-20T10:00:00+00:00") -> dict:
+    """A recorded run (fingerprint + cases) as the document gpubench writes: each case a CaseResult
+    whose samples centre on the recorded median, through the one document writer."""
     benchmarks = []
     for case in recorded["cases"]:
-        params = case["params"]
-        name = f"{case['suite']}[{','.join(f'{key}={value}' for key, value in params.items())}]"
         median = case["median_s"]
-        stats = {"median": median, "iqr": 0.02 * median, "q1": 0.99 * median, "q3": 1.01 * median}
-        stats.update(min=0.98 * median, max=1.03 * median, mean=median, stddev=0.01 * median, rounds=15)
-        stats["data"] = [median] * 15
-        benchmarks.append(
-            {
-                "name": name,
-                "fullname": f"benchmarks/test_{case['suite']}.py::test_{case['suite']}[{name}]",
-                "group": case["suite"],
-                "params": {},
-                "stats": stats,
-                "extra_info": {
-                    "gpubench": {
-                        "suite": case["suite"],
-                        "case": name,
-                        "params": params,
-                        "metrics": case["metrics"],
-                        "info": {},
-                        "ops_per_sample": 1,
-                        "clock": "cuda_event",
-                    }
-                },
-            }
-        )
-    return {
-        "machine_info": {"gpubench": recorded["fingerprint"]},
-        "commit_info": {},
-        "datetime": "2026-11-20T10:00:00+00:00",
-        "gpubench": {"run_id": run_id, "started_at": "2026-11-20T10:00:00+00:00", "profile": "quick", "skipped": []},
-        "benchmarks": benchmarks,
-    }
+        samples = tuple(median * (1 + spread) for spread in (-0.02, -0.01, -0.005, 0.0, 0.005, 0.01, 0.03))
+        result = CaseResult(case["suite"], case["params"], Measurement(samples, clock=CUDA_EVENT_CLOCK))
+        result.metrics.update(case["metrics"])
+        name = f"test_{case['suite']}[{result.case}]"
+        entry = benchmark_entry(result, name=name, fullname=f"benchmarks/test_{case['suite']}.py::{name}", timer="t")
+        benchmarks.append(entry)
+    block = run_block(run_id, started_at, "quick", len(benchmarks), [])
+    return json.loads(dumps(run_document(benchmarks, block, recorded["fingerprint"])))
 
 
-def store_recorded(name: str, results: Path) -> pd.DataFrame:
+def store_recorded(name: str, results: Path, started_at: str = "2026-11-20T10:00:00+00:00") -> pd.DataFrame:
     recorded = json.loads((DATA / f"{name}.json").read_text())
     path = results.parent / f"{name}.benchmark.json"
-    run_id = f"20261120T100000Z-{name.replace('_', '-')}"
-    path.write_text(json.dumps(benchmark_json(recorded, run_id)))
+    run_id = f"{started_at[:10].replace('-', '')}T100000Z-{name.replace('_', '-')}"
+    path.write_text(json.dumps(benchmark_json(recorded, run_id, started_at)))
     ingest(path, results)
     return read_results(results, run_id)
 
@@ -121,17 +99,16 @@ def test_a_run_without_judgeable_figures(tmp_path):
     assert finding.severity == "info" and "no pinned host<->device copy" in finding.message
 
 
-def doctor(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    command = [sys.executable, "-m", "gpubench", "doctor", *args]
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+def doctor(*args: str):
+    return cli("doctor", *args, timeout=120)
 
 
 def test_cli_judges_the_latest_run(tmp_path):
     results = tmp_path / "store"
     store_recorded("results_copy_healthy", results)
     later = json.loads((DATA / "results_copy_slow.json").read_text())
-    (tmp_path / "later.json").write_text(json.dumps(benchmark_json(later, "20261121T100000Z-later")))
+    document = benchmark_json(later, "20261121T100000Z-later", "2026-11-21T10:00:00+00:00")
+    (tmp_path / "later.json").write_text(json.dumps(document))
     ingest(tmp_path / "later.json", results)
     done = doctor("--readings", str(DATA / "healthy_h100_node.json"), "--results", str(results), "--json")
     assert done.returncode == 0, done.stderr  # warnings only
@@ -144,3 +121,26 @@ def test_cli_with_an_empty_store_is_a_one_line_error(tmp_path):
     done = doctor("--readings", str(DATA / "healthy_h100_node.json"), "--results", str(tmp_path / "none"))
     assert done.returncode == 2
     assert done.stderr.strip().startswith("gpubench: error: no run in") and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_store_is_judged_by_the_latest_run_of_each_suite(tmp_path):
+    results = tmp_path / "store"
+    store_recorded("results_copy_healthy", results, "2026-11-19T10:00:00+00:00")
+    store_recorded("results_copy_slow", results, "2026-11-20T10:00:00+00:00")
+    store_recorded("results_allreduce_nvlink", results, "2026-11-21T10:00:00+00:00")  # the latest run: no copies
+    findings, runs = judge_store(read_results(results))
+    assert runs == {
+        "copy": "20261120T100000Z-results-copy-slow",
+        "allreduce": "20261121T100000Z-results-allreduce-nvlink",
+    }
+    (message,) = warnings(findings)
+    assert "h2d pinned copies reach at best 14.6 GB/s (256 MiB), 23%" in message
+    assert any("83% of the link peak the run recorded" in finding.message for finding in findings)
+
+
+def test_gloo_is_not_held_to_the_link_it_recorded(tmp_path):
+    frame = store_recorded("results_allreduce_pcie_slow", tmp_path / "store")
+    frame["link_peak_gbps"] = 31.5  # the PCIe link a Gloo-on-CUDA run records as its link
+    findings = judge_run(frame)
+    gloo = [finding for finding in findings if "allreduce gloo" in finding.message]
+    assert gloo and all(finding.severity == "info" and "not judged" in finding.message for finding in gloo)

@@ -15,14 +15,14 @@ matplotlib.use("Agg")  # files only: no display on benchmark machines or in CI
 
 import pandas as pd
 
-from gpubench.plots import allreduce
+from gpubench.suites.collectives import plot as collectives
 from gpubench.suites.conv import plot as conv
 from gpubench.suites.copy import plot as copy
 
 Plotter = Callable[[pd.DataFrame, Path], list[Path]]
 PLOTTERS: dict[str, Plotter] = {
     "copy": copy.plot,
-    "allreduce": allreduce.plot,
+    "allreduce": collectives.plot,
     "conv": conv.plot,
 }
 

@@ -67,7 +67,7 @@ def resolve(reference: str) -> Any:
 
 
 # Packages whose __init__ declares ``SUITES`` (a tuple of Suite). Order is the order views use.
-_PACKAGES = ("gpubench.suites.copy", "gpubench.suites.conv")
+_PACKAGES = ("gpubench.suites.copy", "gpubench.suites.conv", "gpubench.suites.collectives")
 
 
 def _load() -> dict[str, Suite]:

@@ -4,16 +4,17 @@ Ranks run as local worker processes, one group per (backend, device, world size)
 every size once; each case reports its size. ``--gpubench-world-size N[,N...]`` picks the ranks.
 """
 
-from gpubench.cases import allreduce
 from gpubench.pytest_plugin import parametrize_cases
+from gpubench.suites.collectives import all_reduce as collective
+from gpubench.suites.collectives.case import parse_world_sizes, verify
 
-SUITE = allreduce.SUITE
+SUITE = collective.SUITE
 
 
 def pytest_generate_tests(metafunc):
-    world_sizes = allreduce.parse_world_sizes(metafunc.config.getoption("--gpubench-world-size"))
-    parametrize_cases(metafunc, lambda profile: allreduce.configs(profile, world_sizes))
+    world_sizes = parse_world_sizes(metafunc.config.getoption("--gpubench-world-size"))
+    parametrize_cases(metafunc, lambda profile: collective.configs(profile, world_sizes))
 
 
 def test_allreduce(gpubench, config):
-    allreduce.verify(gpubench.run(allreduce.measure, config))
+    verify(gpubench.run(collective.measure, config))

@@ -37,11 +37,14 @@ nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || true
 step env gb env --json
 step copy gb run --profile quick --suite copy --results "$out/store"
 step conv gb run --profile quick --suite conv --results "$out/store" -- -k cuda  # GPU cases only
-# AllReduce: NCCL at the GPU count (2 ranks too: on one GPU NCCL skips that, with its reason), Gloo on CPU
-# and CUDA tensors; then the torchrun entry point at the GPU count.
-gpus=$("$py" -c 'import torch; print(max(torch.cuda.device_count(), 1))')
-step allreduce gb run --profile quick --suite allreduce --results "$out/store" -- "--gpubench-world-size=$gpus,2"
-step allreduce-torchrun "$py" -m torch.distributed.run --standalone --nproc-per-node "$gpus" \
+# Collectives: at least 2 ranks (one rank measures nothing and is skipped). NCCL at the GPU count where
+# there are 2 GPUs or more (on one GPU it refuses two ranks: skipped with that reason), Gloo on CPU and
+# CUDA tensors. AllReduce's quick profile, every other collective at three sizes, then torchrun.
+ranks=$("$py" -c 'import torch; print(max(torch.cuda.device_count(), 2))')
+step allreduce gb run --profile quick --suite allreduce --results "$out/store" -- "--gpubench-world-size=$ranks"
+step collectives gb allreduce --collectives all_gather,reduce_scatter,broadcast,reduce,all_to_all \
+  --world-size "$ranks" --sizes 8,1M,64M --samples 5 --results "$out/store"
+step allreduce-torchrun "$py" -m torch.distributed.run --standalone --nproc-per-node "$ranks" \
   -m gpubench.allreduce --sizes 8,1M,64M --results "$out/store"
 step doctor doctor_report
 

@@ -1,8 +1,8 @@
-"""Broken collectives for the AllReduce tests, module-level so that spawned ranks can unpickle them.
+"""Broken collectives for the collective tests, module-level so that spawned ranks can unpickle them.
 
-Each stands in for ``dist.all_reduce`` inside the real sweep (real Gloo ranks, real timing).
-With ``GPUBENCH_TEST_PIDS`` set, every rank writes its pid there so a test can check that none
-outlives the run.
+Each stands in for a collective module's ``run(send, recv, group)`` inside the real sweep (real
+Gloo ranks, real timing). With ``GPUBENCH_TEST_PIDS`` set, every rank writes its pid there so a
+test can check that none outlives the run.
 """
 
 from __future__ import annotations
@@ -25,21 +25,46 @@ def _count() -> int:
     return _calls
 
 
-def max_instead_of_sum(tensor, group=None) -> None:
+def max_instead_of_sum(send, recv, group=None) -> None:
     """A wrong reduction: MAX where SUM was asked for."""
     _count()
-    dist.all_reduce(tensor, op=dist.ReduceOp.MAX, group=group)
+    dist.all_reduce(recv, op=dist.ReduceOp.MAX, group=group)
 
 
-def rank_1_killed(tensor, group=None) -> None:
+def gathered_in_reverse(send, recv, group=None) -> None:
+    """A wrong all_gather: the chunks land in reverse rank order."""
+    _count()
+    parts = list(recv.chunk(dist.get_world_size(group)))
+    dist.all_gather(parts[::-1], send.clone(), group=group)
+
+
+def refused_by_gloo(send, recv, group=None) -> None:
+    """A reduction Gloo itself refuses (PREMUL_SUM is NCCL's), raising Gloo's own error."""
+    dist.all_reduce(recv, op=dist._make_nccl_premul_sum(1.0), group=group)
+
+
+def rank_1_killed(send, recv, group=None) -> None:
     """Rank 1 is killed (SIGKILL) at its third collective, in the middle of the warm-up."""
     if _count() == 3 and dist.get_rank() == 1:
         os.kill(os.getpid(), signal.SIGKILL)
-    dist.all_reduce(tensor, group=group)
+    dist.all_reduce(recv, group=group)
 
 
-def rank_1_hangs(tensor, group=None) -> None:
+def rank_1_hangs(send, recv, group=None) -> None:
     """Rank 1 stops calling collectives at its third one (and never returns)."""
     if _count() == 3 and dist.get_rank() == 1:
         time.sleep(3600)
-    dist.all_reduce(tensor, group=group)
+    dist.all_reduce(recv, group=group)
+
+
+def combine_with_one_rank_later(delay_s: float):
+    """Combine three loops' times through the harness, rank 1's each ``delay_s`` longer than the others'."""
+    from gpubench.suites.collectives.harness import combine_across_ranks
+
+    dist.init_process_group("gloo", init_method="env://")
+    try:
+        base = [0.010, 0.020, 0.030]
+        mine = [t + delay_s for t in base] if dist.get_rank() == 1 else base
+        return combine_across_ranks(mine)
+    finally:
+        dist.destroy_process_group()

@@ -60,7 +60,7 @@ def test_two_torchrun_nodes_on_this_machine_land_in_the_store(tmp_path):
             sys.executable, "-m", "torch.distributed.run",
             "--nnodes", "2", "--node-rank", str(node), "--nproc-per-node", "1",
             "--rdzv-backend", "static", "--master-addr", "127.0.0.1", "--master-port", str(port),
-            "-m", "gpubench.allreduce",
+            "-m", "gpubench.allreduce", "--collectives", "all_reduce,all_gather",
             "--backends", "gloo:cpu", "--sizes", "8,64K", "--samples", "5",
             "--timeout", "60", "--results", str(tmp_path / f"store-node{node}"),
         ]  # fmt: skip
@@ -78,16 +78,31 @@ def test_two_torchrun_nodes_on_this_machine_land_in_the_store(tmp_path):
     assert codes == [0, 0], logs
     assert not (tmp_path / "store-node1").exists(), "only rank 0 writes"
     frame = read_results(tmp_path / "store-node0")
-    measured = frame[frame["status"] == "ok"]
+    measured = frame[(frame["status"] == "ok") & (frame["suite"] == "allreduce")]
     assert set(REQUIRED_COLUMNS) <= set(frame.columns)
     assert sorted(measured["bytes"]) == [8, 65536]
+    gathered = frame[(frame["status"] == "ok") & (frame["suite"] == "all_gather")]
+    assert len(gathered) == 4 and set(gathered["in_place"]) == {True, False} and (gathered["wrong"] == 0).all()
+    assert set(frame["collective"]) == {"all_reduce", "all_gather"}
     assert set(measured["nodes"]) == {2} and set(measured["world_size"]) == {2}
     assert set(measured["launcher"]) == {"torchrun"} and (measured["wrong"] == 0).all()
     assert "busbw (GB/s)" in logs
 
 
-def test_bad_input_is_one_line_and_stores_nothing(tmp_path):
-    done = _gpubench("allreduce", "--sizes", "6", "--results", str(tmp_path / "store"))
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--sizes", "6"], "6 B is not a whole number of float32 elements"),
+        (["--sizes", ""], "no size given in ''; write e.g. 8,64K,16M"),
+        (["--world-size", "0"], "--world-size must be at least 1, got 0"),
+        (["--min-sample-ms", "nan"], "--min-sample-ms must be a finite number of milliseconds >= 0, got nan"),
+        (["--collectives", "gather"], "unknown collective gather; expected some of all_reduce, all_gather, "),
+    ],
+    ids=["odd-size", "no-size", "no-ranks", "nan-loop", "unknown-collective"],
+)
+def test_bad_input_is_one_line_before_any_rank_starts_and_stores_nothing(tmp_path, args, error):
+    done = _gpubench("allreduce", *args, "--results", str(tmp_path / "store"))
     assert done.returncode == 2
-    assert done.stderr.strip() == "gpubench: error: 6 B is not a whole number of float32 elements"
+    assert done.stderr.strip().startswith(f"gpubench: error: {error}") and "\n" not in done.stderr.strip()
+    assert "rank" not in done.stderr  # refused up front, not blamed on a rank
     assert not (tmp_path / "store").exists()

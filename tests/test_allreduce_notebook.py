@@ -16,7 +16,8 @@ NOTEBOOK = REPO / "notebooks" / "nccl_vs_gloo.ipynb"
 
 def test_notebook_runs_top_to_bottom_on_a_fresh_store(tmp_path, monkeypatch):
     env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
-    command = [sys.executable, "-m", "gpubench", "allreduce", "--backends", "gloo:cpu", "--sizes", "8,64K"]
+    command = [sys.executable, "-m", "gpubench", "allreduce", "--collectives", "all_reduce,all_gather"]
+    command += ["--backends", "gloo:cpu", "--sizes", "8,64K"]
     done = subprocess.run(
         [*command, "--samples", "3", "--results", str(tmp_path)], env=env, capture_output=True, text=True, timeout=300
     )
@@ -29,5 +30,5 @@ def test_notebook_runs_top_to_bottom_on_a_fresh_store(tmp_path, monkeypatch):
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     assert not [output for output in outputs if output.output_type == "error"]
     text = "".join(output.get("text", "") for output in outputs)
-    assert "busbw (GB/s)" in text and "gloo:cpu only" in text
+    assert "busbw (GB/s)" in text and "gloo:cpu only" in text and "all_gather, allreduce" in text
     assert any("image/png" in output.get("data", {}) for output in outputs)

@@ -1,34 +1,41 @@
-"""gpubench allreduce: the AllReduce sweep under torchrun (every rank runs it), or on local ranks.
+"""gpubench allreduce: collective sweeps under torchrun (every rank runs them), or on local ranks.
 
 Under torchrun (``RANK``/``WORLD_SIZE`` set) this process is one rank; rank 0 stores the results.
 Without torchrun it launches ``--world-size`` local ranks itself. Either way the rows match the
 pytest path's (``pytest benchmarks/ -k allreduce``), ready for ``gpubench plot`` and notebooks.
+``--collectives`` adds all_gather, reduce_scatter, broadcast, reduce, all_to_all (default: AllReduce).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 
-from gpubench.allreduce.spec import (
+from gpubench.profiles import DEFAULT_PROFILE, PROFILES
+from gpubench.suites.collectives.spec import (
+    COLLECTIVES,
     DEFAULT_TIMEOUT_S,
     ITEMSIZE,
     TRANSPORTS,
     Sweep,
     default_dtypes,
     parse_list,
-    parse_size,
+    parse_sizes,
     profile_sizes,
 )
-from gpubench.profiles import DEFAULT_PROFILE, PROFILES
-from gpubench.workers import WorkerError
 
 NAME = "allreduce"
-HELP = "AllReduce bus bandwidth (nccl-tests style) for NCCL and Gloo; run it under torchrun, or alone"
+HELP = "AllReduce (and other collectives') bus bandwidth, nccl-tests style, NCCL and Gloo; under torchrun or alone"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--collectives",
+        default="all_reduce",
+        help=f"comma-separated among {', '.join(COLLECTIVES)}, or all (default: all_reduce)",
+    )
     parser.add_argument(
         "--backends",
         default=",".join(TRANSPORTS),
@@ -40,6 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=int, default=10, help="timed loops per size (default: 10)")
     parser.add_argument("--warmup", type=int, default=5, help="warm-up collectives per size (default: 5)")
     parser.add_argument("--min-sample-ms", type=float, default=5.0, help="shortest timed loop (default: 5 ms)")
+    parser.add_argument("--min-iters", type=int, default=5, help="fewest collectives per timed loop (default: 5)")
     parser.add_argument(
         "--timeout",
         type=float,
@@ -54,35 +62,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="without torchrun: the port to try first (default: a free one)")
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    """Refuse what cannot make a run, before any rank starts (ValueError: one line, exit 2)."""
+    if args.world_size is not None and args.world_size < 1:
+        raise ValueError(f"--world-size must be at least 1, got {args.world_size}")
+    if not math.isfinite(args.min_sample_ms) or args.min_sample_ms < 0:
+        raise ValueError(f"--min-sample-ms must be a finite number of milliseconds >= 0, got {args.min_sample_ms}")
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise ValueError(f"--timeout must be a finite number of seconds > 0, got {args.timeout}")
+    for option in ("samples", "warmup", "min_iters"):
+        if getattr(args, option) < 1:
+            raise ValueError(f"--{option.replace('_', '-')} must be at least 1, got {getattr(args, option)}")
+    if args.port is not None and not 0 < args.port < 65536:
+        raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
+
+
 def build_sweeps(args: argparse.Namespace, world_size: int) -> list[Sweep]:
+    wanted = ",".join(COLLECTIVES) if args.collectives.strip() == "all" else args.collectives
+    collectives = parse_list(wanted, COLLECTIVES, "collective")
     dtypes = parse_list(args.dtypes, tuple(ITEMSIZE), "dtype") if args.dtypes else None
-    sizes = tuple(dict.fromkeys(parse_size(part) for part in args.sizes.split(","))) if args.sizes else None
-    found = []
-    for transport in parse_list(args.backends, TRANSPORTS, "backend"):
-        backend, device = transport.split(":")
-        found.append(
-            Sweep(
-                backend,
-                device,
-                world_size,
-                sizes or profile_sizes(args.profile, device),
-                dtypes or default_dtypes(backend),
-                warmup=args.warmup,
-                samples=args.samples,
-                min_sample_s=args.min_sample_ms / 1e3,
-            )
+    sizes = parse_sizes(args.sizes) if args.sizes is not None else None
+    return [
+        Sweep(
+            backend,
+            device,
+            world_size,
+            sizes or profile_sizes(args.profile, device),
+            dtypes or default_dtypes(backend),
+            collective=name,
+            warmup=args.warmup,
+            samples=args.samples,
+            min_sample_s=args.min_sample_ms / 1e3,
+            min_iters=args.min_iters,
+            max_iters=max(1000, args.min_iters),
         )
-    return found
+        for name in collectives
+        for backend, device in (transport.split(":") for transport in parse_list(args.backends, TRANSPORTS, "backend"))
+    ]
 
 
 def main(args: argparse.Namespace) -> int:
     # Imported here: they import torch, and building the CLI's parser must not.
-    from gpubench.allreduce.launch import launch
-    from gpubench.allreduce.rank import run_rank
-    from gpubench.allreduce.report import benchmark_document, collect
-    from gpubench.cases.allreduce import default_world_sizes
     from gpubench.pipeline import finish, store_document
+    from gpubench.suites.collectives.case import default_world_sizes
+    from gpubench.suites.collectives.collect import benchmark_document, collect
+    from gpubench.suites.collectives.harness import run_rank
+    from gpubench.suites.collectives.launch import launch
+    from gpubench.workers import WorkerError
 
+    check_arguments(args)
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
         rank, world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
         if args.world_size and args.world_size != world_size:
@@ -103,7 +131,7 @@ def main(args: argparse.Namespace) -> int:
     profile = "custom" if args.sizes else args.profile
     stored = store_document(benchmark_document(results, skipped, profile), args.results, args.json)
     wrong = sum(int(result.metrics.get("wrong", 0)) for result in results)
-    failure = f"FAILED: {wrong} element(s) reduced wrong (see the #wrong column)" if wrong else None
+    failure = f"FAILED: {wrong} element(s) came back wrong (see the #wrong column)" if wrong else None
     outcome = finish(stored, Path(args.results), failure=failure)
     print(outcome.report)
     return outcome.exit_code

@@ -68,8 +68,7 @@ def resolve(reference: str) -> Any:
 
 
 # Packages (or modules) that declare ``SUITES``, a tuple of Suite. Order is the order views use.
-# ``allreduce_interim`` holds the AllReduce suite until it moves to ``gpubench.suites.collectives``.
-_PACKAGES = ("gpubench.suites.copy", "gpubench.suites.conv", "gpubench.suites.allreduce_interim")
+_PACKAGES = ("gpubench.suites.copy", "gpubench.suites.conv", "gpubench.suites.collectives")
 
 # What a suite absent from the registry is shown by: its case and median time, and as headline
 # the first of these rates it carries (all derived from the time samples), else its median time.

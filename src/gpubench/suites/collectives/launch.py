@@ -3,26 +3,27 @@
 Each rank is a spawned worker (``gpubench.workers.run_group``) given the environment torchrun
 would give it, on 127.0.0.1 and a free port. A port taken between finding it and listening on it
 is retried with another. A rank that dies ends the run at once; one that hangs ends it when the
-others' collective times out (``timeout_s``, set on every process group); ``deadline_s`` bounds
-the whole run. The error names the rank at fault, and no worker outlives the call.
+others' collective times out (``timeout_s``, set on every process group), and they name it
+(gpubench.suites.collectives.progress); ``deadline_s`` bounds the whole run. No worker outlives
+the call.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import re
 import socket
 from collections.abc import Sequence
 
-from gpubench.allreduce.rank import FAILED, FINISHED, PHASES, SLOTS, STARTED, AllReduce, run_rank
-from gpubench.allreduce.spec import DEFAULT_TIMEOUT_S, Sweep, SweepOutcome
+from gpubench.suites.collectives.harness import Call, run_rank
+from gpubench.suites.collectives.progress import FAILED, FINISHED, SLOTS, describe_shared
+from gpubench.suites.collectives.spec import DEFAULT_TIMEOUT_S, Sweep, SweepOutcome
 from gpubench.workers import WorkerError, WorkerTimeout, run_group
 
 PORT_ATTEMPTS = 3
 
 
-class AllReduceError(WorkerError):
+class CollectiveError(WorkerError):
     """The ranks did not finish; the message names the rank(s) at fault."""
 
 
@@ -32,7 +33,7 @@ def launch(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     deadline_s: float | None = None,
     port: int | None = None,
-    all_reduce: AllReduce | None = None,
+    call: Call | None = None,
 ) -> list[SweepOutcome]:
     """Run ``sweeps`` on ``world_size`` local ranks; rank 0's outcomes, one per sweep."""
     world_sizes = {sweep.world_size for sweep in sweeps}
@@ -40,7 +41,7 @@ def launch(
         raise ValueError(f"one launch runs one world size, got {sorted(world_sizes)}")
     world_size = world_sizes.pop()
     if deadline_s is None:
-        deadline_s = 300 + sum(60 * len(sweep.sizes) * len(sweep.dtypes) for sweep in sweeps)
+        deadline_s = 300 + sum(120 * len(sweep.sizes) * len(sweep.dtypes) for sweep in sweeps)
     labels = [f"rank {rank}" for rank in range(world_size)]
     for attempt in range(PORT_ATTEMPTS):
         chosen = port if (port and attempt == 0) else free_port()
@@ -48,7 +49,7 @@ def launch(
         try:
             results = run_group(
                 _rank_main,
-                [(list(sweeps), timeout_s, shared, all_reduce)] * world_size,
+                [(list(sweeps), timeout_s, shared, call)] * world_size,
                 timeout=deadline_s,
                 envs=[_rank_env(rank, world_size, chosen) for rank in range(world_size)],
                 labels=labels,
@@ -57,7 +58,7 @@ def launch(
         except WorkerError as error:
             if _port_busy(error) and attempt + 1 < PORT_ATTEMPTS:
                 continue
-            raise AllReduceError(explain(error, list(shared), sweeps)) from None
+            raise CollectiveError(explain(error, list(shared), sweeps)) from None
     raise AssertionError("unreachable")
 
 
@@ -68,8 +69,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _rank_main(sweeps: list[Sweep], timeout_s: float, shared, all_reduce: AllReduce | None):
-    return run_rank(sweeps, timeout_s=timeout_s, shared_progress=shared, all_reduce=all_reduce)
+def _rank_main(sweeps: list[Sweep], timeout_s: float, shared, call: Call | None):
+    return run_rank(sweeps, timeout_s=timeout_s, shared_progress=shared, call=call)
 
 
 def _rank_env(rank: int, world_size: int, port: int) -> dict[str, str]:
@@ -93,28 +94,16 @@ def _port_busy(error: BaseException) -> bool:
 
 
 def explain(error: BaseException, progress: list[int], sweeps: Sequence[Sweep]) -> str:
-    """The workers' error, plus where each rank was: which ones stopped answering, or stalled."""
+    """The workers' error; past the deadline, where each unfinished rank was.
+
+    A rank that timed out waiting already names the ranks that stopped answering (from the store).
+    """
     message = str(error)
-    states = progress[0::SLOTS]
-    failed = re.match(r"rank (\d+): failed during", message)
-    if failed:  # a rank gave up on a collective: the culprits are those that neither failed nor finished
-        silent = [rank for rank, state in enumerate(states) if state == STARTED and rank != int(failed.group(1))]
-        if silent:
-            where = "; ".join(f"rank {rank} was at {_where(progress, rank, sweeps)}" for rank in silent)
-            message += f" -- rank(s) {', '.join(map(str, silent))} stopped answering ({where})"
-    elif isinstance(error, WorkerTimeout):
+    if isinstance(error, WorkerTimeout):
+        states = progress[0::SLOTS]
         message += " -- " + "; ".join(
-            f"rank {rank} was at {_where(progress, rank, sweeps)}"
+            f"rank {rank} was at {describe_shared(progress, rank, sweeps)}"
             for rank, state in enumerate(states)
             if state not in (FINISHED, FAILED)
         )
     return message
-
-
-def _where(progress: list[int], rank: int, sweeps: Sequence[Sweep]) -> str:
-    state, sweep_index, size_index, phase = progress[rank * SLOTS : rank * SLOTS + SLOTS]
-    if state == 0:
-        return "start-up (never reached the sweep)"
-    sweep = sweeps[sweep_index]
-    size = f", {sweep.sizes[size_index]} B" if 0 <= size_index < len(sweep.sizes) else ""
-    return f"{PHASES[phase]} ({sweep.transport}{size})"

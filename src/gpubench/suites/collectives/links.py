@@ -1,4 +1,4 @@
-"""The link an AllReduce's bus bandwidth is measured against, where it is known.
+"""The link a collective's bus bandwidth is measured against, where it is known.
 
 busbw is comparable with one link's one-direction peak (see spec.py). NCCL inside one node uses
 NVLink when the GPU has active links: peak = active links x the version's nominal rate per
@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import torch
 
-from gpubench.allreduce.spec import Sweep
 from gpubench.devices import nvml_handle, pcie_link
 from gpubench.env import pcie_theoretical_gbps
 from gpubench.nvml import nvml_session
+from gpubench.suites.collectives.spec import Sweep
 
 # nvmlDeviceGetNvLinkVersion returns an enum (nvmlNvlinkVersion_t), not the version itself.
 NVLINK_VERSIONS = {1: ("1.0", 20.0), 2: ("2.0", 25.0), 3: ("2.2", 25.0), 4: ("3.0", 25.0), 5: ("3.1", 25.0)}

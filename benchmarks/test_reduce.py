@@ -1,0 +1,19 @@
+"""Reduce (SUM) to root 0 bus bandwidth: NCCL and Gloo (CPU and CUDA tensors), as nccl-tests measures it.
+
+The same harness as test_allreduce.py; ``--gpubench-world-size N[,N...]`` picks the ranks.
+"""
+
+from gpubench.pytest_plugin import parametrize_cases
+from gpubench.suites.collectives import reduce as collective
+from gpubench.suites.collectives.case import parse_world_sizes, verify
+
+SUITE = collective.SUITE
+
+
+def pytest_generate_tests(metafunc):
+    world_sizes = parse_world_sizes(metafunc.config.getoption("--gpubench-world-size"))
+    parametrize_cases(metafunc, lambda profile: collective.configs(profile, world_sizes))
+
+
+def test_reduce(gpubench, config):
+    verify(gpubench.run(collective.measure, config))

@@ -2,9 +2,9 @@ import time
 
 import pytest
 import torch
+from simulated_stream import SimulatedStream
 
 from gpubench.timing import QUEUE_SAFE_OPS, Timer
-from simulated_stream import SimulatedStream
 
 
 def test_cpu_timer_reports_per_operation_samples():

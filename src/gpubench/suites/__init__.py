@@ -32,7 +32,8 @@ class Suite:
     ``measure(config) -> CaseResult`` (configs have ``params()``); ``headline`` is the metric
     column a case is shown and judged by (``median_s`` when the suite has none); ``plot`` draws
     ``(frame, out_dir) -> [png paths]``; ``doctor_rules`` judges stored rows
-    ``(frame, run) -> [Finding]``.
+    ``(frame, run) -> [Finding]``. ``judged`` False keeps a suite's rows out of the nightly's
+    verdicts and out of "the latest run" that commands pick (``gpubench verify``'s rows).
     """
 
     name: str
@@ -42,6 +43,7 @@ class Suite:
     headline: str = "median_s"
     plot: str | None = None
     doctor_rules: str | None = None
+    judged: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def case_module(self) -> Any:
@@ -67,7 +69,7 @@ def resolve(reference: str) -> Any:
 
 
 # Packages whose __init__ declares ``SUITES`` (a tuple of Suite). Order is the order views use.
-_PACKAGES = ("gpubench.suites.copy", "gpubench.suites.conv")
+_PACKAGES = ("gpubench.suites.copy", "gpubench.suites.conv", "gpubench.suites.verify")
 
 
 def _load() -> dict[str, Suite]:
@@ -85,3 +87,8 @@ SUITES: dict[str, Suite] = _load()
 
 def get_suite(name: str) -> Suite | None:
     return SUITES.get(name)
+
+
+def unjudged_suites() -> frozenset[str]:
+    """Suites whose rows no verdict judges and no "latest run" picks (``Suite.judged`` False)."""
+    return frozenset(name for name, suite in SUITES.items() if not suite.judged)

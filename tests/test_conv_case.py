@@ -209,6 +209,7 @@ def test_kernels_are_attributed_to_the_range_they_started_in():
         event("case-a", cpu, 0, 100),
         event("aten::convolution", cpu, 5, 20),
         event("implicit_gemm_fprop", cuda, 30, 60),
+        event("case-a", cuda, 30, 60),  # kineto's gpu_user_annotation of the range: not a kernel
         event("case-b", cpu, 200, 300),
         event("winograd_fprop", cuda, 250, 280),
         event("nchwToNhwc", cuda, 210, 220),

@@ -375,7 +375,7 @@ def kernels_by_range(events: Sequence[Any], labels: Sequence[str]) -> dict[str, 
     ranges = {event.name: event.time_range for event in events if event.name in wanted and event.device_type == cpu}
     found: dict[str, set[str]] = {label: set() for label in labels}
     for event in events:
-        if event.device_type != cuda:
+        if event.device_type != cuda or event.name in wanted:  # the range's own GPU-side annotation
             continue
         for label, span in ranges.items():
             if span.start <= event.time_range.start <= span.end:

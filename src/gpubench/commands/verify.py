@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gpubench.verify.runner import CHECKS  # the check names; torch is imported only by the checks
+
 NAME = "verify"
 HELP = (
     "measure each suite's headline cases with gpubench's method and a plain reference, in interleaved rounds; "
     "print their ratio, store it (suite verify); exit 1 when a ratio falls outside the tolerance"
 )
-SUITES = ("copy", "spin", "conv", "allreduce")  # gpubench.verify.runner.CHECKS, without importing torch
+SUITES = tuple(CHECKS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from gpubench.document import dumps
-    from gpubench.verify import record, runner, table
+    from gpubench.verify import record, runner, table  # record needs pandas, the checks torch
     from gpubench.verify.check import MIN_ROUNDS, parse_tolerance
 
     tolerance = parse_tolerance(args.tolerance)

@@ -29,4 +29,4 @@ def conv_session(request):
 
 
 def test_conv(gpubench, conv_session, config):
-    gpubench.run(conv_session.result, config)
+    conv.check_kernels(gpubench.run(conv_session.result, config))

@@ -146,7 +146,10 @@ def test_cuda_case_records_kernels_memory_and_flags(dtype, layout):
     result = conv.measure(config)
     assert cudnn_flags() == before
     assert result.info["cudnn_applies"] is True and result.info["conv_backend"].startswith("Cudnn")
-    assert result.info["kernel_count"] >= 1 and result.info["kernels"]
+    assert "kernels" not in result.info  # recorded by the worker, after every case was timed
+    kernels = conv.record_kernels([config], torch.device("cuda", 0))[config.id]
+    assert kernels and conv.kernel_info(kernels)["kernels_check"] == "ok"
+    assert result.info["late_enqueue_samples"] == 0, result.info.get("timing_note")
     assert result.metrics["first_call_peak_bytes"] > 0
     assert result.measurement.clock == "cuda-event"
     assert "benchmark=True deterministic=True" in result.info["flags_in_effect"]
@@ -192,3 +195,28 @@ def test_config_rejects_bad_input(kwargs, message):
     values.update(kwargs)
     with pytest.raises(ValueError, match=message):
         ConvConfig(flags=ON_ON, **values)
+
+
+def test_kernels_are_attributed_to_the_range_they_started_in():
+    from types import SimpleNamespace
+
+    cpu, cuda = torch.autograd.DeviceType.CPU, torch.autograd.DeviceType.CUDA
+
+    def event(name, device, start, end):
+        return SimpleNamespace(name=name, device_type=device, time_range=SimpleNamespace(start=start, end=end))
+
+    events = [
+        event("case-a", cpu, 0, 100),
+        event("aten::convolution", cpu, 5, 20),
+        event("implicit_gemm_fprop", cuda, 30, 60),
+        event("case-a", cuda, 30, 60),  # kineto's gpu_user_annotation of the range: not a kernel
+        event("case-b", cpu, 200, 300),
+        event("winograd_fprop", cuda, 250, 280),
+        event("nchwToNhwc", cuda, 210, 220),
+        event("stray_kernel", cuda, 150, 160),  # between the ranges: nobody's
+    ]
+    assert conv.kernels_by_range(events, ["case-a", "case-b", "case-c"]) == {
+        "case-a": ["implicit_gemm_fprop"],
+        "case-b": ["nchwToNhwc", "winograd_fprop"],
+        "case-c": [],
+    }

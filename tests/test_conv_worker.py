@@ -57,3 +57,66 @@ def test_cuda_combinations_skip_without_starting_a_worker():
     with pytest.raises(CaseSkipped, match=r"CPU build|no usable GPU"):
         session.result(case(SHAPE_A, FLAG_COMBOS[1], device="cuda"))
     assert session.workers_started == 0
+
+
+# --- kernel names on CUDA: once per worker, after every timing (the device is simulated here) ---
+
+
+def _fake_cuda_worker(monkeypatch, kernels):
+    """serve() for CUDA with measuring and profiling replaced by a log of what ran, in order."""
+    import gpubench.suites.conv.worker as worker
+    from gpubench.stats import Measurement
+
+    log = []
+
+    def measure(config):
+        log.append(f"time {config.shape.name}")
+        return CaseResult(conv.SUITE, config.params(), Measurement((1.0,)))
+
+    def record(configs, device):
+        log.append("kernels " + ",".join(config.shape.name for config in configs))
+        if isinstance(kernels, Exception):
+            raise kernels
+        return {config.id: kernels.get(config.shape.name, []) for config in configs}
+
+    monkeypatch.setattr(conv, "prime", lambda device, variants: None)
+    monkeypatch.setattr(conv, "measure", measure)
+    monkeypatch.setattr(conv, "record_kernels", record)
+    monkeypatch.setattr(worker, "require_cuda", lambda index: torch.device("cuda", index))
+    return log
+
+
+def test_kernels_are_recorded_once_after_every_case_was_timed(monkeypatch):
+    log = _fake_cuda_worker(monkeypatch, {"a": ["implicit_gemm"], "b": ["winograd", "nchwToNhwc"]})
+    configs = [case(SHAPE_A, FLAG_COMBOS[1], device="cuda"), case(SHAPE_B, FLAG_COMBOS[1], device="cuda")]
+    outcomes = serve("cuda", FLAG_COMBOS[1], configs)
+    assert log == ["time a", "time b", "kernels a,b"]
+    assert outcomes[1].info["kernels"] == "winograd; nchwToNhwc" and outcomes[1].info["kernel_count"] == 2
+    assert all(conv.check_kernels(outcome) for outcome in outcomes)
+
+
+def test_no_kernel_recorded_on_cuda_fails_the_case(monkeypatch):
+    from gpubench.result import VerificationError
+
+    _fake_cuda_worker(monkeypatch, {"a": ["implicit_gemm"]})
+    configs = [case(SHAPE_A, FLAG_COMBOS[0], device="cuda"), case(SHAPE_B, FLAG_COMBOS[0], device="cuda")]
+    first, second = serve("cuda", FLAG_COMBOS[0], configs)
+    conv.check_kernels(first)
+    assert second.info["kernel_count"] == 0 and second.measurement.n == 1  # figures kept, check failed
+    with pytest.raises(VerificationError, match="no CUDA kernel recorded"):
+        conv.check_kernels(second)
+
+
+def test_a_failing_profiler_fails_every_cuda_case_with_its_reason(monkeypatch):
+    from gpubench.result import VerificationError
+
+    _fake_cuda_worker(monkeypatch, RuntimeError("CUPTI_ERROR_NOT_INITIALIZED"))
+    (only,) = serve("cuda", FLAG_COMBOS[0], [case(SHAPE_A, FLAG_COMBOS[0], device="cuda")])
+    with pytest.raises(VerificationError, match="CUPTI_ERROR_NOT_INITIALIZED"):
+        conv.check_kernels(only)
+
+
+def test_cpu_cases_have_no_kernel_check():
+    (only,) = serve("cpu", FLAG_COMBOS[3], [case(ConvShape("cpu-only", 1, 4, 4, 6, 6, 1, 1, 1, 0), FLAG_COMBOS[3])])
+    assert "kernels_check" not in only.info
+    conv.check_kernels(only)

@@ -6,11 +6,36 @@ from gpubench.result import CaseSkipped, VerificationError
 from gpubench.suites.copy import case as copy
 
 
-def test_host_baseline_measures_and_verifies():
+def test_host_baseline_measures_and_verifies(monkeypatch):
+    checked = []
+    real_verify = copy._verify
+    monkeypatch.setattr(copy, "_verify", lambda *args: checked.append(args[2]) or real_verify(*args))
     result = copy.measure(copy.CopyConfig("h2h", 1 << 16, "pageable", samples=3))
+    assert checked == ["h2h"]  # the copy was checked once, after timing
     assert result.params == {"direction": "h2h", "host_memory": "pageable", "bytes": 1 << 16}
-    assert result.metrics["gbps"] == pytest.approx((1 << 16) / result.measurement.median / 1e9)
-    assert result.metrics["latency_us"] == pytest.approx(result.measurement.median * 1e6)
+    assert result.measurement.n == 3 and result.measurement.median > 0
+
+
+def test_host_baseline_fails_on_a_corrupted_copy(monkeypatch):
+    # The source handed to the copy differs from the data the check expects by one byte.
+    real_buffer = copy._host_buffer
+
+    def corrupted(source, nbytes, memory):
+        buffer = real_buffer(source, nbytes, memory)
+        if source is not None:
+            buffer[nbytes // 2] ^= 0x5A
+        return buffer
+
+    monkeypatch.setattr(copy, "_host_buffer", corrupted)
+    with pytest.raises(VerificationError, match="h2h copy of 65536 B: 1 bytes differ"):
+        copy.measure(copy.CopyConfig("h2h", 1 << 16, "pageable", samples=3))
+
+
+def test_pageable_copies_are_timed_without_the_spin():
+    assert not copy.uses_spin(copy.CopyConfig("h2d", 4096, "pageable"))
+    assert not copy.uses_spin(copy.CopyConfig("d2h", 4096, "pageable"))
+    assert copy.uses_spin(copy.CopyConfig("h2d", 4096, "pinned"))
+    assert copy.uses_spin(copy.CopyConfig("d2d", 4096, "device"))
 
 
 def test_copied_data_is_random_not_zeros():

@@ -35,6 +35,7 @@ from gpubench.history import case_history, plot_history
 from gpubench.pipeline import Outcome, run_suites
 from gpubench.report import Report, plot_verdicts, verdict_table
 from gpubench.store import read_results
+from gpubench.suites import unjudged_suites
 from gpubench.tables import summary
 
 MIN_BASELINE_RUNS = 3
@@ -71,6 +72,7 @@ def nightly(
     outcome = run_suites(profile, suites, results, benchmarks, pytest_args)
     print(outcome.report, flush=True)
     store = read_results(results)
+    store = store[~store["suite"].astype(str).isin(unjudged_suites())]  # e.g. verify's rows: never judged
     candidate = store[store["run_id"] == outcome.run_id]
     machine = str(machine_key(candidate).iloc[0])
     baseline = select_baseline(store, outcome.run_id, baseline_runs, flagged_cases(results))

@@ -15,4 +15,5 @@ COMMANDS = (
     "history",
     "nightly",
     "allreduce",
+    "verify",
 )

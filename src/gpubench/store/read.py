@@ -37,10 +37,14 @@ def list_runs(results_dir: str | os.PathLike) -> pd.DataFrame:
 
 
 def latest_run_id(results_dir: str | os.PathLike) -> str:
-    runs = list_runs(results_dir)
-    if runs.empty:
-        raise StoreError(f"no run in {results_dir}")
-    return str(runs["run_id"].iloc[-1])
+    """The latest run that holds a judged suite (a run of ``gpubench verify`` alone is never picked)."""
+    from gpubench.suites import unjudged_suites
+
+    frame = read_results(results_dir)
+    judged = frame[~frame["suite"].astype(str).isin(unjudged_suites())]
+    if judged.empty:
+        raise StoreError(f"no run in {results_dir}" + (" (only gpubench verify's)" if len(frame) else ""))
+    return str(judged["run_id"].iloc[-1])
 
 
 def _read_run(path: Path) -> pd.DataFrame:

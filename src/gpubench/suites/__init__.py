@@ -33,7 +33,9 @@ class Suite:
     ``measure(config) -> CaseResult`` (configs have ``params()``); ``columns`` lay out its text
     table; ``headline`` is the metric column a case is shown by (``median_s`` when the suite has
     none); ``plot`` draws ``(frame, out_dir) -> [png paths]``; ``doctor_rules`` judges stored
-    rows against physical limits, ``(frame, run label) -> [Finding]``.
+    rows against physical limits, ``(frame, run label) -> [Finding]``. ``judged`` False keeps a
+    suite's rows out of the nightly's verdicts and out of "the latest run" that commands pick
+    (``gpubench verify``'s rows).
     """
 
     name: str
@@ -43,6 +45,7 @@ class Suite:
     headline: str = "median_s"
     plot: str | None = None
     doctor_rules: str | None = None
+    judged: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
     def case_module(self) -> Any:
@@ -68,7 +71,12 @@ def resolve(reference: str) -> Any:
 
 
 # Packages (or modules) that declare ``SUITES``, a tuple of Suite. Order is the order views use.
-_PACKAGES = ("gpubench.suites.copy", "gpubench.suites.conv", "gpubench.suites.collectives")
+_PACKAGES = (
+    "gpubench.suites.copy",
+    "gpubench.suites.conv",
+    "gpubench.suites.collectives",
+    "gpubench.suites.verify",
+)
 
 # What a suite absent from the registry is shown by: its case and median time, and as headline
 # the first of these rates it carries (all derived from the time samples), else its median time.
@@ -109,3 +117,8 @@ def headline_metric(suite_name: str, available: Iterable[str]) -> str:
     suite = SUITES.get(suite_name)
     candidates = (suite.headline,) if suite else GENERIC_HEADLINES
     return next((metric for metric in candidates if metric in have), "median_s")
+
+
+def unjudged_suites() -> frozenset[str]:
+    """Suites whose rows no verdict judges and no "latest run" picks (``Suite.judged`` False)."""
+    return frozenset(name for name, suite in SUITES.items() if not suite.judged)

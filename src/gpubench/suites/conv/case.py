@@ -12,7 +12,8 @@ of training steps over varying batch sizes. Each case records:
 - reproducibility: the first call's result and three later calls on the same inputs compared bit
   for bit, with the largest absolute difference;
 - correctness: the result against the same pass in float64 (untimed, by a relative tolerance);
-- the flags read back while measuring, the convolution backend, and on CUDA the kernels that ran.
+- the flags read back while measuring, the convolution backend, and on CUDA the kernels that ran
+  (``record_kernels``: once per worker, after every case was timed).
 
 PyTorch's cuDNN plan cache is keyed on shape, dtype, layout, ``deterministic`` and ``allow_tf32``
 but not on ``benchmark``: a shape already run in a process keeps its plan whatever the flags say
@@ -29,6 +30,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -338,15 +340,57 @@ def check_result(result: torch.Tensor, reference: torch.Tensor, precision: str, 
     return error
 
 
-def cuda_kernels(run: Callable[[], torch.Tensor], device: torch.device) -> list[str]:
-    """Names of the GPU kernels one call launches, from torch.profiler (untimed)."""
-    from torch.profiler import ProfilerActivity, profile
+def record_kernels(configs: Sequence[ConvConfig], device: torch.device) -> dict[str, list[str]]:
+    """Names of the CUDA kernels one call of each static case launches, by case id.
 
-    synchronize(device)
+    One torch.profiler session for all the cases, run after every case of the worker was timed:
+    CUPTI, once started, may stay active in the process and slow whatever is timed after it. Each
+    case runs under its own flags (its plan is cached by now, so these are the kernels that were
+    timed) inside a ``record_function`` range that ends after a synchronise; a kernel belongs to
+    the range its start falls in.
+    """
+    from torch.profiler import ProfilerActivity, profile, record_function
+
+    static = [config for config in configs if not config.batch_sizes]
     with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-        run()
-        synchronize(device)
-    return sorted({event.name for event in prof.events() if event.device_type == torch.autograd.DeviceType.CUDA})
+        for config in static:
+            one = conv_pass(config.shape, config.direction, config.dtype, config.layout, device)
+            synchronize(device)
+            with applied_flags(config.flags, config.allow_tf32), record_function(config.id):
+                one.run()
+                synchronize(device)
+            del one
+    return kernels_by_range(prof.events(), [config.id for config in static])
+
+
+def kernels_by_range(events: Sequence[Any], labels: Sequence[str]) -> dict[str, list[str]]:
+    """Profiler events -> the sorted names of the CUDA kernels that started inside each labelled CPU range."""
+    cpu, cuda = torch.autograd.DeviceType.CPU, torch.autograd.DeviceType.CUDA
+    wanted = set(labels)
+    ranges = {event.name: event.time_range for event in events if event.name in wanted and event.device_type == cpu}
+    found: dict[str, set[str]] = {label: set() for label in labels}
+    for event in events:
+        if event.device_type != cuda or event.name in wanted:  # the range's own GPU-side annotation
+            continue
+        for label, span in ranges.items():
+            if span.start <= event.time_range.start <= span.end:
+                found[label].add(event.name)
+    return {label: sorted(names) for label, names in found.items()}
+
+
+def kernel_info(kernels: list[str] | None, error: str | None = None) -> dict[str, Scalar]:
+    """What a CUDA case stores of its kernels; ``kernels_check`` says whether any was recorded."""
+    names = kernels or []
+    check = "ok" if names else f"failed: no CUDA kernel recorded{f' ({error})' if error else ''}"
+    return {"kernels": "; ".join(names), "kernel_count": len(names), "kernels_check": check}
+
+
+def check_kernels(result: CaseResult) -> CaseResult:
+    """Fail a CUDA case whose kernels were not recorded (its figures are stored all the same)."""
+    check = result.info.get("kernels_check")
+    if check is not None and check != "ok":
+        raise VerificationError(f"{result.case}: {check}")
+    return result
 
 
 def conv_backend(shape: ConvShape, dtype: str, layout: str, device: torch.device) -> str:
@@ -414,6 +458,8 @@ def _measure_static(config: ConvConfig, device: torch.device, info: dict[str, Sc
     if device.type == "cpu":
         timer.min_sample_s = CPU_MIN_SAMPLE_S
     measurement = timer.measure()
+    if device.type == "cuda":
+        info.update(timer.report.info())
     identical, max_diff = reproducibility(one.run, first_result, device)
     # The float64 check runs without autotuning: it is untimed and float64 plans never mix with ours.
     with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=False, allow_tf32=False):
@@ -430,10 +476,6 @@ def _measure_static(config: ConvConfig, device: torch.device, info: dict[str, Sc
     if peak is not None:
         metrics["first_call_peak_bytes"] = peak
     info["deterministic_output"] = identical
-    if device.type == "cuda":
-        kernels = cuda_kernels(one.run, device)
-        info["kernels"] = "; ".join(kernels)
-        info["kernel_count"] = len(kernels)
     return CaseResult(SUITE, config.params(), measurement, metrics, info)
 
 

@@ -4,9 +4,10 @@
 combination is asked for, one worker process (``gpubench.workers.run_in_worker``) that serves
 every selected case of that combination: ``serve`` sets nothing globally, each case applies its
 flags and restores them (``conv.measure``), and ``conv.claim_plan_keys`` refuses to run any
-convolution twice in the process. The results are kept for the session; each pytest case then
-reports its own. Combinations run one after another, never side by side, so they do not compete
-for the device.
+convolution twice in the process. On CUDA the kernels of every case are recorded once, after all
+of them were timed (``attach_kernels``), so the profiler never runs before a timing. The results
+are kept for the session; each pytest case then reports its own. Combinations run one after
+another, never side by side, so they do not compete for the device.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Sequence
 
+from gpubench.devices import require_cuda
 from gpubench.env import cuda_unavailable_reason
 from gpubench.result import CaseResult, CaseSkipped
 from gpubench.suites.conv import case as conv
@@ -52,7 +54,26 @@ def serve(device: str, flags: Flags, configs: Sequence[ConvConfig]) -> list[Case
             outcomes.append(skip)
         except Exception as error:
             outcomes.append(_portable(error))
+    if device == "cuda":
+        attach_kernels(configs, outcomes)
     return outcomes
+
+
+def attach_kernels(configs: Sequence[ConvConfig], outcomes: list[CaseResult | BaseException]) -> None:
+    """Record the kernels of every measured static case, once, now that all of them are timed."""
+    measured = [
+        (config, outcome)
+        for config, outcome in zip(configs, outcomes, strict=True)
+        if isinstance(outcome, CaseResult) and not config.batch_sizes
+    ]
+    if not measured:
+        return
+    try:
+        kernels, error = conv.record_kernels([config for config, _ in measured], require_cuda(0)), None
+    except Exception as failure:  # the profiler itself failed: every case says so
+        kernels, error = {}, f"torch.profiler failed: {type(failure).__name__}: {failure}"
+    for config, result in measured:
+        result.info.update(conv.kernel_info(kernels.get(config.id), error))
 
 
 def _portable(error: Exception) -> BaseException:

@@ -5,7 +5,10 @@ H2D and a D2H copy of ``bytes`` each run at once on two streams, and the figure 
 direction (``bytes / time``), comparable with the link's one-direction peak; it uses pinned memory
 only, since a pageable copy_ synchronises its stream and the two would never overlap. Pageable copies are
 timed as the whole ``copy_`` (the driver stages them through a pinned bounce buffer, so
-``non_blocking`` buys nothing there). Pinning cost is kept out: buffers are allocated first.
+``non_blocking`` buys nothing there), between events but without the spin kernel: the copy blocks
+the host, so a spin would only idle the stream, and the driver could stage part of the first copy
+before the start event. Pinning cost is kept out: buffers are allocated first, and pinned ones
+must report ``is_pinned()``.
 """
 
 from __future__ import annotations
@@ -56,8 +59,9 @@ def measure(config: CopyConfig) -> CaseResult:
     """Time the copy, verify the data arrived, and derive GB/s (and PCIe efficiency where known)."""
     device = torch.device("cpu") if config.direction == "h2h" else require_cuda(config.device_index)
     copy, check = _build(config, device)
+    timer = Timer(copy, device=device, warmup=config.warmup, samples=config.samples, spin=uses_spin(config))
     with cpu_threads(HOST_BASELINE_THREADS if config.direction == "h2h" else None):
-        measurement = Timer(copy, device=device, warmup=config.warmup, samples=config.samples).measure()
+        measurement = timer.measure()
     # Read the link at once, while it is still trained up from the copies (idle links train down).
     link = pcie_link(device) if config.direction in ("h2d", "d2h", "bidir") else None
     check()
@@ -65,8 +69,13 @@ def measure(config: CopyConfig) -> CaseResult:
     metrics = {"gbps": gbps, "latency_us": measurement.median * 1e6}
     if link is not None:
         metrics.update(pcie_metrics(link, gbps))
-    info = {"host_threads": HOST_BASELINE_THREADS} if config.direction == "h2h" else {}
+    info = {"host_threads": HOST_BASELINE_THREADS} if config.direction == "h2h" else timer.report.info()
     return CaseResult(SUITE, config.params(), measurement, metrics, info)
+
+
+def uses_spin(config: CopyConfig) -> bool:
+    """Whether the copy is timed behind the spin kernel: not when pageable memory blocks the host."""
+    return config.host_memory != "pageable"
 
 
 def _random_bytes(nbytes: int, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -81,6 +90,8 @@ def _host_buffer(source: torch.Tensor | None, nbytes: int, memory: str) -> torch
         if not torch.cuda.is_available():
             raise CaseSkipped(f"pinned host memory needs CUDA; torch {torch.__version__} has none here")
         buffer = buffer.pin_memory()
+        if not buffer.is_pinned():
+            raise VerificationError(f"a pinned host buffer of {nbytes} B does not report is_pinned()")
     return buffer
 
 

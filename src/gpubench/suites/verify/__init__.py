@@ -1,0 +1,25 @@
+"""The verify suite: ``gpubench verify``'s checks, stored so that history shows fidelity over time.
+
+Its rows are checks, not benchmarks: gpubench's time over a plain reference's for one headline
+case. They are not judged (no nightly verdict, not "the latest run") and are not run by pytest.
+"""
+
+from gpubench.suites import Column, Suite
+
+SUITES = (
+    Suite(
+        name="verify",
+        title="gpubench's figures against independent plain timings (gpubench verify)",
+        case="gpubench.verify.runner",
+        columns=(
+            Column("target", "suite"),
+            Column("check", "case"),
+            Column("gpubench_s", "gpubench (s)", "{:.6g}"),
+            Column("reference_s", "reference (s)", "{:.6g}"),
+            Column("ratio", "ratio", "{:.3f}"),
+            Column("verdict", "verdict"),
+        ),
+        headline="ratio",
+        judged=False,
+    ),
+)

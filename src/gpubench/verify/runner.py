@@ -1,0 +1,83 @@
+"""Which checks ``gpubench verify`` runs, in which order, and running them one pair at a time."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+
+from gpubench.verify.check import Check, Pair, Skip, biased, interleave
+
+# Check name (the ``suite`` of a check) -> the module whose ``pairs()`` builds its pairs.
+CHECKS = {
+    "copy": "gpubench.verify.copy",
+    "spin": "gpubench.verify.spin",
+    "conv": "gpubench.verify.conv",
+    "allreduce": "gpubench.verify.allreduce",
+}
+
+Outcome = Check | Skip
+
+
+def run_checks(
+    suites: Sequence[str],
+    rounds: int,
+    tolerance: float,
+    reference_bias: float | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[Outcome]:
+    """Every pair of the named suites, interleaved over ``rounds``; a pair that errors is reported, not fatal.
+
+    ``reference_bias`` makes every reference report that factor x its time (``check.biased``).
+    """
+    unknown = [name for name in suites if name not in CHECKS]
+    if unknown:
+        raise ValueError(f"unknown verify suite {', '.join(unknown)}; expected some of {', '.join(CHECKS)}")
+    outcomes: list[Outcome] = []
+    for name in suites:
+        try:
+            pairs = pairs_of(name)
+        except Exception as error:
+            outcomes.append(Skip(name, "(setting up)", f"error: {type(error).__name__}: {error}", error=True))
+            continue
+        for pair in pairs:
+            outcomes.append(_run_pair(pair, rounds, tolerance, reference_bias, progress))
+        del pairs  # buffers of one suite are freed before the next allocates its own
+    return outcomes
+
+
+def pairs_of(name: str) -> list[Pair | Skip]:
+    """The pairs (or skips) of one check name, built now (buffers, shapes, the sizes it checks)."""
+    return importlib.import_module(CHECKS[name]).pairs()
+
+
+def _run_pair(pair: Pair | Skip, rounds, tolerance, reference_bias, progress) -> Outcome:
+    if isinstance(pair, Skip):
+        return pair
+    if reference_bias is not None:
+        biased(pair, reference_bias)
+    try:
+        return interleave(pair, rounds, tolerance, progress)
+    except Exception as error:
+        first_line = (str(error).strip().splitlines() or [""])[0]
+        return Skip(pair.suite, pair.case, f"error: {type(error).__name__}: {first_line}", pair.params, error=True)
+
+
+def exit_code(outcomes: Sequence[Outcome]) -> int:
+    """1 when a stable check is outside its tolerance or a check errored; else 0."""
+    failed = [o for o in outcomes if (isinstance(o, Check) and o.fails) or (isinstance(o, Skip) and o.error)]
+    return 1 if failed else 0
+
+
+# --- the registry's case interface (gpubench.suites.verify) ---
+
+
+def configs(profile: str) -> list[str]:
+    """The checks verify covers, one name per suite; the profile changes nothing."""
+    return list(CHECKS)
+
+
+def measure(config: str) -> None:
+    """verify's checks need interleaved rounds of two methods: they run through ``gpubench verify``."""
+    from gpubench.result import CaseSkipped
+
+    raise CaseSkipped(f"verify check {config!r} runs through `gpubench verify`, not through pytest")

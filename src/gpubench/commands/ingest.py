@@ -17,5 +17,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     run = ingest(args.json, args.results)
+    for note in run.notes:
+        print(f"note: {note}")
     print(f"ingested run {run.run_id}: {run.measured} measured, {run.skipped} skipped -> {run.path}")
     return 0

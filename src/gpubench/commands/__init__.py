@@ -10,4 +10,5 @@ COMMANDS = (
     "history",
     "nightly",
     "allreduce",
+    "store",
 )

@@ -21,6 +21,7 @@ import torch
 
 from gpubench import nvml as nvml_module
 from gpubench.doctor.findings import one_line
+from gpubench.doctor.recorded import check_recorded
 from gpubench.env import torch_fingerprint
 from gpubench.jsonfile import read_json
 from gpubench.nvml import Nvml, describe, nvml_session
@@ -145,6 +146,7 @@ def load_readings(path: str | os.PathLike) -> Readings:
         data = data["readings"]
     if not isinstance(data, dict) or not isinstance(data.get("torch"), dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path}: not doctor readings (format {FORMAT}, as 'gpubench doctor --json' writes them)")
+    check_recorded(data, path)
     return data
 
 

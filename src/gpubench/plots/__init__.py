@@ -6,6 +6,7 @@ Plotters read only the DataFrame the store returns; they never measure or read f
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,14 @@ PLOTTERS: dict[str, Plotter] = {
     "allreduce": allreduce.plot,
     "conv": conv.plot,
 }
+# The columns each plotter reads: rows without them (another suite that named a group "copy", say)
+# are not drawn, and that is said in one line on stderr.
+NEEDS = {
+    "copy": ("direction", "host_memory", "bytes", "gbps", "q1_s", "q3_s"),
+    "allreduce": ("backend", "device", "world_size", "nodes", "dtype", "bytes", "busbw_gbps"),
+    "conv": ("device", "dtype", "allow_tf32", "layout", "shape", "batch", "scenario", "direction",
+             "cudnn_benchmark", "cudnn_deterministic", "median_s"),
+}  # fmt: skip
 
 
 def plot_run(frame: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
@@ -34,7 +43,10 @@ def plot_run(frame: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
     measured = frame[frame["status"] == "ok"] if "status" in frame else frame
     written: list[Path] = []
     for suite, plotter in PLOTTERS.items():
-        rows = measured[measured["suite"] == suite]
-        if not rows.empty:
-            written += plotter(rows.dropna(axis="columns", how="all"), out)
+        rows = measured[measured["suite"] == suite].dropna(axis="columns", how="all")
+        missing = [column for column in NEEDS.get(suite, ()) if column not in rows]
+        if not rows.empty and missing:
+            print(f"gpubench: warning: no {suite} figure: its rows lack {', '.join(missing)}", file=sys.stderr)
+        elif not rows.empty:
+            written += plotter(rows, out)
     return written

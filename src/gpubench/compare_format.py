@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import asdict
 
+from gpubench import markdown_text, strict_json
 from gpubench.compare import UNITS, CaseComparison, Comparison
 
 FORMATS = ("table", "markdown", "json")
@@ -15,16 +15,18 @@ HEADINGS = ("case", "baseline", "candidate", "ratio", "CI", "p", "runs", "spread
 
 def render(comparison: Comparison, fmt: str = "table") -> str:
     if fmt == "json":
-        return json.dumps(as_dict(comparison), indent=2, default=_json_default)
+        return strict_json.dumps(as_dict(comparison))
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     markdown = fmt == "markdown"
     lines = header(comparison, markdown)
+    lines = [markdown_text.inline(line) for line in lines] if markdown else lines
     rows = [case_cells(case) for case in comparison.cases]
     headings = list(HEADINGS)
     headings[4] = f"{confidence_label(comparison)} CI"
     lines += ["", *(_markdown_table(headings, rows) if markdown else _aligned_table(headings, rows))]
-    lines += ["", *footer(comparison, markdown)]
+    end = footer(comparison, markdown)
+    lines += ["", *([markdown_text.inline(line) for line in end] if markdown else end)]
     return "\n".join(lines)
 
 
@@ -125,12 +127,6 @@ def _clean(value):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def _json_default(value):
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return str(value)
-
-
 def _aligned_table(headings: list[str], rows: list[list[str]]) -> list[str]:
     cells = [headings, *rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(headings))]
@@ -146,6 +142,6 @@ def _aligned_table(headings: list[str], rows: list[list[str]]) -> list[str]:
 
 def _markdown_table(headings: list[str], rows: list[list[str]]) -> list[str]:
     def line(cells: list[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+        return "| " + " | ".join(markdown_text.cell(cell) for cell in cells) + " |"
 
     return [line(headings), "|" + "|".join("---" for _ in headings) + "|", *[line(row) for row in rows]]

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from gpubench import strict_json
 from gpubench.env import fingerprint
 
 NAME = "env"
@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     env = fingerprint()
     if args.json:
-        print(json.dumps(env, indent=2, default=str))
+        print(strict_json.dumps(env))
         return 0
     gpus = env.pop("gpus")
     width = max(len(key) for key in env)

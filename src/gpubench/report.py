@@ -19,9 +19,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
+from gpubench import markdown_text as md
 from gpubench.compare import Comparison
 from gpubench.compare_format import HEADINGS, case_cells, confidence_label
 from gpubench.history import short_case
+from gpubench.safe_files import save_figure, write_file
 
 EDGE = 16.0  # the plot's x range stops at 1/16 and 16; values beyond are drawn at the edge
 COLOURS = {"slower": "tab:red", "faster": "tab:green", "same": "tab:blue", "noisy": "tab:orange"}
@@ -96,23 +98,27 @@ class Report:
         return "\n".join(parts)
 
     def to_markdown(self, out_dir: Path) -> str:
-        parts = [f"# {self.title}"]
+        parts = [f"# {md.inline(self.title)}"]
         for block in self.blocks:
             kind = block[0]
             if kind == "heading":
-                parts.append(f"## {block[1]}")
+                parts.append(f"## {md.inline(block[1])}")
             elif kind == "paragraph":
-                parts.append(block[1])
+                parts.append(md.inline(block[1]))
             elif kind == "bullets":
-                parts.append("\n".join(f"- {item}" for item in block[1]))
+                parts.append("\n".join(f"- {md.inline(item)}" for item in block[1]))
             elif kind == "table":
-                lines = ["| " + " | ".join(block[1]) + " |", "|" + "|".join("---" for _ in block[1]) + "|"]
-                lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in block[2]]
+                lines = [
+                    "| " + " | ".join(map(md.cell, block[1])) + " |",
+                    "|" + "|".join("---" for _ in block[1]) + "|",
+                ]
+                lines += ["| " + " | ".join(map(md.cell, row)) + " |" for row in block[2]]
                 parts.append("\n".join(lines))
             elif kind == "image":
-                parts.append(f"![{block[2]}]({os.path.relpath(block[1], out_dir)})")
+                caption = md.inline(block[2]).replace("[", "\\[").replace("]", "\\]")
+                parts.append(f"![{caption}]({os.path.relpath(block[1], out_dir)})")
             elif kind == "pre":
-                parts.append(f"```\n{block[1]}\n```")
+                parts.append(md.code_block(block[1]))
         return "\n\n".join(parts) + "\n"
 
 
@@ -166,9 +172,7 @@ def plot_verdicts(comparison: Comparison, path: Path) -> Path:
         fontsize=9,
     )
     ax.grid(True, axis="x", which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return path
+    return save_figure(fig, path.parent, path.name, dpi=100)
 
 
 def _row_class(row: list[str]) -> str:
@@ -176,9 +180,7 @@ def _row_class(row: list[str]) -> str:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+    write_file(path.parent, path.name, text)
 
 
 _CSS = """

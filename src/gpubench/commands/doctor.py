@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from gpubench import strict_json
 from gpubench.doctor import collect, count, diagnose, exit_code, judge_run, load_readings, sort_findings
-from gpubench.store import latest_run_id, read_results
+from gpubench.store import latest_run_id, read_results, validate_run_id
 
 NAME = "doctor"
 HELP = "check the machine (driver, CUDA, PCIe under load, clocks, ECC, MIG, P2P/NVLink) and explain bad figures"
@@ -29,7 +29,7 @@ def main(args: argparse.Namespace) -> int:
     findings = diagnose(readings)
     run_id = None
     if args.results:
-        run_id = args.run or latest_run_id(args.results)
+        run_id = validate_run_id(args.run) if args.run is not None else latest_run_id(args.results)
         findings += judge_run(read_results(args.results, run_id))
     findings = sort_findings(findings)
     counts = count(findings)
@@ -42,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
             "results_run": run_id,
             "readings": readings,
         }
-        print(json.dumps(document, indent=2))
+        print(strict_json.dumps(document))
         return status
     for finding in findings:
         print(finding.line())

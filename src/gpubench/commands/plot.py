@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from gpubench.plots import plot_run
-from gpubench.store import latest_run_id, read_results
+from gpubench.store import latest_run_id, read_results, validate_run_id
 
 NAME = "plot"
 HELP = "draw PNG figures of a stored run"
@@ -19,7 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    run_id = args.run or latest_run_id(args.results)
+    run_id = validate_run_id(args.run) if args.run is not None else latest_run_id(args.results)
     out = Path(args.out) if args.out else Path(args.results) / "plots" / run_id
     for path in plot_run(read_results(args.results, run_id), out) or []:
         print(path)

@@ -186,3 +186,12 @@ def test_run_ids_from_the_command_line_are_validated(tmp_path, run_id):
         status, _, err = run_cli(*command, "--results", str(tmp_path))
         assert status == 2 and one_error_line(err), (command, err)
     assert not (tmp_path / "plots").exists()
+
+
+@pytest.mark.parametrize("raw", ["a/../b.png", "..", ".hidden.png", "history_host_._..png", "x\n/y.png", "", "é€.png"])
+def test_safe_names_are_one_plain_name_keeping_the_extension(raw):
+    from gpubench.safe_files import safe_name
+
+    name = safe_name(raw)
+    assert name and "/" not in name and ".." not in name and not name.startswith(".")
+    assert name.endswith(".png") == raw.endswith(".png")

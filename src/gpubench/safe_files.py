@@ -21,10 +21,16 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
 def safe_name(text: str, max_length: int = MAX_NAME) -> str:
-    """``text`` as one file name: letters, digits, ``._+-`` (others become ``_``), no leading dot, no ``..``."""
-    name = _UNSAFE.sub("_", str(text))
-    name = re.sub(r"\.{2,}", "_", name).lstrip("._")[:max_length].rstrip(".")
-    return name or "unnamed"
+    """``text`` as one file name: letters, digits, ``._+-`` (others become ``_``), no leading dot, no ``..``.
+
+    A short extension (``.png``) is kept as it is, whatever the name before it holds.
+    """
+    stem, dot, extension = str(text).rpartition(".")
+    if not (dot and stem and extension.isalnum() and len(extension) <= 8):
+        stem, extension = str(text), ""
+    name = _UNSAFE.sub("_", stem)
+    name = re.sub(r"\.{2,}", "_", name).lstrip("._")[: max_length - len(extension) - 1].rstrip(".")
+    return (name or "unnamed") + (f".{extension}" if extension else "")
 
 
 def safe_path(folder: str | os.PathLike, name: str) -> Path:
@@ -73,7 +79,7 @@ def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, *, tight: bool 
     import matplotlib
     from matplotlib.text import Text
 
-    path = safe_path(out_dir, safe_name(name))
+    path = safe_path(out_dir, safe_name(name))  # keeps the extension: the format saved
     with matplotlib.rc_context({"text.parse_math": False}):  # texts made while drawing (tick labels)
         for text in fig.findobj(Text):  # texts made before: titles, labels, legends
             text.set_parse_math(False)

@@ -45,16 +45,18 @@ def value_kind(value: Any) -> str | None:
 
 
 def json_text(value: Any) -> str | None:
-    """A value as compact JSON text (None stays None: missing is not a value)."""
+    """A value as compact JSON text (None stays None: missing is not a value).
+
+    Lossless: a NaN or an infinity inside a list is written as Python's ``json`` writes it
+    (``NaN``, ``Infinity``), which ``json.loads`` reads back; the text is a string either way.
+    """
     if value_kind(value) is None:
         return None
     if isinstance(value, np.ndarray):
         value = value.tolist()
     elif isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return json.dumps(str(value))  # inf: strict JSON has no number for it
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str, allow_nan=False)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def typed_values(values: Sequence[Any]) -> tuple[list[Any], bool]:

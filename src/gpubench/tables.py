@@ -85,4 +85,7 @@ def _cell(row: pd.Series, key: str, fmt: str) -> str:
         return "-"
     if key in ("iqr_s", "median_s"):
         value = float(value) * 1e6
-    return fmt.format(value)
+    try:
+        return fmt.format(value)
+    except (ValueError, TypeError):  # a column of mixed types, stored as JSON text: shown as it is
+        return str(value)

@@ -126,7 +126,9 @@ def test_judge_with_one_baseline_run_needs_the_interval_beyond_the_threshold() -
 
 def test_parse_threshold_and_direction() -> None:
     assert parse_threshold("5%") == pytest.approx(0.05)
-    assert parse_threshold("10") == pytest.approx(0.10)
+    assert parse_threshold("10%") == pytest.approx(0.10) and parse_threshold("0.1") == pytest.approx(0.10)
+    with pytest.raises(ValueError, match="10%"):  # a bare 10: 10% or 1000%? refused, the % form suggested
+        parse_threshold("10")
     assert parse_threshold(0.05) == pytest.approx(0.05)
     with pytest.raises(ValueError):
         parse_threshold("fast")

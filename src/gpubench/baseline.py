@@ -16,8 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from gpubench import strict_json
 from gpubench.compare import machine_key
+from gpubench.jsonfile import read_json
+from gpubench.safe_files import safe_folder, write_file
 from gpubench.store import StoreError
+from gpubench.store.run_id import validate_run_id
 
 NIGHTLY_DIR = "nightly"
 VERDICTS_FILE = "verdicts.json"
@@ -36,9 +40,12 @@ def flagged_cases(results_dir: str | os.PathLike) -> set[tuple[str, str]]:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise StoreError(f"{path}: unreadable nightly verdicts ({error})") from None
-        for case in data.get("cases", []):
-            if case.get("verdict") == "slower":
-                flagged.add((str(data["run_id"]), str(case["case"])))
+        try:
+            flagged |= {
+                (str(data["run_id"]), str(case["case"])) for case in data["cases"] if case["verdict"] == "slower"
+            }
+        except (KeyError, TypeError, AttributeError):
+            raise StoreError(f"{path}: not a nightly verdicts file (run_id, cases with case and verdict)") from None
     return flagged
 
 
@@ -46,15 +53,15 @@ def accept_night(results_dir: str | os.PathLike, run_id: str) -> list[str]:
     """Accept night ``run_id``'s slowdowns as the new normal: its slower cases (and its rerun's)
     serve as baseline from now on. Adds an ``accepted.json`` beside the verdicts; returns the runs."""
     nightly = Path(results_dir) / NIGHTLY_DIR
-    verdicts = nightly / run_id / VERDICTS_FILE
+    verdicts = nightly / validate_run_id(run_id) / VERDICTS_FILE
     if not verdicts.is_file():
         raise StoreError(f"no nightly verdicts for run {run_id} in {results_dir}")
-    rerun = json.loads(verdicts.read_text()).get("rerun_id")
-    accepted = [run_id] + ([rerun] if rerun else [])
+    document = read_json(verdicts, StoreError)
+    rerun = document.get("rerun_id") if isinstance(document, dict) else None
+    accepted = [run_id] + ([validate_run_id(rerun)] if rerun else [])
     stamp = datetime.now(timezone.utc).isoformat()
     for run in accepted:
-        (nightly / run).mkdir(parents=True, exist_ok=True)
-        (nightly / run / ACCEPTED_FILE).write_text(json.dumps({"run_id": run, "accepted_at": stamp}))
+        write_file(safe_folder(nightly, run), ACCEPTED_FILE, strict_json.dumps({"run_id": run, "accepted_at": stamp}))
     return accepted
 
 

@@ -32,6 +32,7 @@ import pandas as pd
 
 from gpubench import suites
 from gpubench.significance import mann_whitney, ratio_interval
+from gpubench.threshold import parse_threshold  # noqa: F401  (re-exported: the CLI's threshold)
 
 ALPHA = 0.002
 DEFAULT_THRESHOLD = 0.05
@@ -69,20 +70,6 @@ ENV_COLUMNS = (
 def higher_is_better(metric: str) -> bool:
     """Bandwidths and rates (``gbps``, ``busbw_gbps``, ``tflops``...) go up when things improve."""
     return bool(HIGHER_IS_BETTER.search(metric))
-
-
-def parse_threshold(text: str | float) -> float:
-    """``"5%"``, ``"5"`` or ``0.05`` -> 0.05."""
-    raw = str(text).strip()
-    try:
-        value = float(raw.removesuffix("%"))
-    except ValueError:
-        raise ValueError(f"threshold {text!r} is not a percentage like 5%") from None
-    if raw.endswith("%") or value >= 1:
-        value /= 100
-    if not 0 < value < 10:
-        raise ValueError(f"threshold {text!r} must be a positive percentage")
-    return value
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import asdict
 
-from gpubench import text_table
+from gpubench import markdown_text, strict_json, text_table
 from gpubench.compare import UNITS, CaseComparison, Comparison
 
 FORMATS = ("table", "markdown", "json")
@@ -17,17 +16,19 @@ LEFT_ALIGNED = {0, HEADINGS.index("verdict"), HEADINGS.index("note")}  # words; 
 
 def render(comparison: Comparison, fmt: str = "table") -> str:
     if fmt == "json":
-        return json.dumps(as_dict(comparison), indent=2, default=_json_default)
+        return strict_json.dumps(as_dict(comparison))
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
     markdown = fmt == "markdown"
     lines = header(comparison, markdown)
+    lines = [markdown_text.inline(line) for line in lines] if markdown else lines
     rows = [case_cells(case) for case in comparison.cases]
     headings = list(HEADINGS)
     headings[4] = f"{confidence_label(comparison)} CI"
     table = text_table.markdown(headings, rows) if markdown else text_table.aligned(headings, rows, LEFT_ALIGNED)
     lines += ["", *table]
-    lines += ["", *footer(comparison, markdown)]
+    end = footer(comparison, markdown)
+    lines += ["", *([markdown_text.inline(line) for line in end] if markdown else end)]
     return "\n".join(lines)
 
 
@@ -126,9 +127,3 @@ def as_dict(comparison: Comparison) -> dict:
 
 def _clean(value):
     return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def _json_default(value):
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return str(value)

@@ -9,13 +9,12 @@ number that is not finite is written as ``null``.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from gpubench import strict_json
 from gpubench.atomic import atomic_write_text
 from gpubench.result import CaseResult, case_name
 
@@ -100,19 +99,9 @@ def run_document(
 
 def dumps(document: Any) -> str:
     """Strict JSON: NaN and infinities become ``null``; what JSON cannot hold becomes its text."""
-    return json.dumps(_finite(document), indent=2, default=str, allow_nan=False)
+    return strict_json.dumps(document)
 
 
 def write_document(document: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``document`` to ``path`` atomically (a temporary file beside it, then a rename)."""
     return atomic_write_text(path, dumps(document))
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value

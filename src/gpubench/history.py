@@ -17,6 +17,7 @@ from matplotlib.figure import Figure
 
 from gpubench import suites
 from gpubench.compare import UNITS, higher_is_better, machine_key
+from gpubench.safe_files import save_figure
 
 PANELS_PER_FIGURE = 24
 COLUMNS = 4
@@ -160,9 +161,7 @@ def _plot_page(rows, page, machine, path, highlight_run, number, pages) -> Path:
         ax.axis("off")
     title = f"History per case on {machine} (median per run, IQR bars, dotted: median of runs)"
     fig.suptitle(title + (f", page {number}/{pages}" if pages > 1 else ""), fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    return path
+    return save_figure(fig, path.parent, path.name, dpi=90)
 
 
 def unit_of(metric: str) -> str:

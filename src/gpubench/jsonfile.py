@@ -14,6 +14,6 @@ def read_json(path: str | os.PathLike, error: type[Exception] = ValueError) -> A
         return json.loads(Path(path).read_text())
     except FileNotFoundError:
         raise error(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as problem:
+    except (OSError, ValueError, RecursionError) as problem:  # ValueError: bad JSON, bytes or huge numbers
         reason = " ".join(str(problem).split())
         raise error(f"{path}: not a readable JSON file ({reason})") from None

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections import Counter
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from gpubench import strict_json
 from gpubench.baseline import (
     DEFAULT_BASELINE_RUNS,
     NIGHTLY_DIR,
@@ -34,6 +34,7 @@ from gpubench.compare_format import format_value
 from gpubench.history import case_history, plot_history
 from gpubench.pipeline import Outcome, run_suites
 from gpubench.report import Report, plot_verdicts, verdict_table
+from gpubench.safe_files import write_file
 from gpubench.store import read_results
 from gpubench.suites import unjudged_suites
 from gpubench.tables import summary
@@ -177,11 +178,7 @@ def write_verdicts(
             for case in (comparison.cases if comparison else [])
         ],
     }
-    path = out_dir / VERDICTS_FILE
-    temporary = path.with_name(f".{VERDICTS_FILE}.tmp")
-    temporary.write_text(json.dumps(document, indent=2, default=str))
-    temporary.replace(path)
-    return path
+    return write_file(out_dir, VERDICTS_FILE, strict_json.dumps(document))
 
 
 def write_night_report(

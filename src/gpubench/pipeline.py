@@ -85,6 +85,7 @@ def finish(stored: IngestedRun, results: Path, failure: str | None = None) -> Ou
         summary(frame),
         "",
         f"run {stored.run_id}: {stored.measured} measured, {stored.skipped} skipped",
+        *[f"  note:    {note}" for note in stored.notes],
         f"  parquet: {stored.path}",
         f"  json:    {results / 'json' / (stored.run_id + '.json')}",
         *[f"  plot:    {path}" for path in plots],

@@ -19,10 +19,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from gpubench.atomic import atomic_write_text
+from gpubench import markdown_text as md
 from gpubench.compare import Comparison
 from gpubench.compare_format import HEADINGS, case_cells, confidence_label
 from gpubench.history import short_case
+from gpubench.safe_files import save_figure, write_file
 from gpubench.text_table import markdown
 
 EDGE = 16.0  # the plot's x range stops at 1/16 and 16; values beyond are drawn at the edge
@@ -57,8 +58,8 @@ class Report:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         html_path, md_path = out / "report.html", out / "report.md"
-        atomic_write_text(html_path, self.to_html())
-        atomic_write_text(md_path, self.to_markdown(out))
+        _write_atomic(html_path, self.to_html())
+        _write_atomic(md_path, self.to_markdown(out))
         return html_path, md_path
 
     def to_html(self) -> str:
@@ -98,21 +99,22 @@ class Report:
         return "\n".join(parts)
 
     def to_markdown(self, out_dir: Path) -> str:
-        parts = [f"# {self.title}"]
+        parts = [f"# {md.inline(self.title)}"]
         for block in self.blocks:
             kind = block[0]
             if kind == "heading":
-                parts.append(f"## {block[1]}")
+                parts.append(f"## {md.inline(block[1])}")
             elif kind == "paragraph":
-                parts.append(block[1])
+                parts.append(md.inline(block[1]))
             elif kind == "bullets":
-                parts.append("\n".join(f"- {item}" for item in block[1]))
+                parts.append("\n".join(f"- {md.inline(item)}" for item in block[1]))
             elif kind == "table":
                 parts.append("\n".join(markdown(block[1], block[2])))
             elif kind == "image":
-                parts.append(f"![{block[2]}]({os.path.relpath(block[1], out_dir)})")
+                caption = md.inline(block[2]).replace("[", "\\[").replace("]", "\\]")
+                parts.append(f"![{caption}]({os.path.relpath(block[1], out_dir)})")
             elif kind == "pre":
-                parts.append(f"```\n{block[1]}\n```")
+                parts.append(md.code_block(block[1]))
         return "\n\n".join(parts) + "\n"
 
 
@@ -166,13 +168,15 @@ def plot_verdicts(comparison: Comparison, path: Path) -> Path:
         fontsize=9,
     )
     ax.grid(True, axis="x", which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    return path
+    return save_figure(fig, path.parent, path.name, dpi=100)
 
 
 def _row_class(row: list[str]) -> str:
     return row[HEADINGS.index("verdict")] if len(row) == len(HEADINGS) else ""
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    write_file(path.parent, path.name, text)
 
 
 _CSS = """

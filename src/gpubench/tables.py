@@ -46,4 +46,7 @@ def _cell(row: pd.Series, column: Column) -> str:
         return "-"
     if column.key in SECONDS_SHOWN_IN_US:
         value = float(value) * 1e6
-    return column.fmt.format(value)
+    try:
+        return column.fmt.format(value)
+    except (ValueError, TypeError):  # a column of mixed types, stored as JSON text: shown as it is
+        return str(value)

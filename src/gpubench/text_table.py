@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
+from gpubench import markdown_text
+
 
 def aligned(headings: Sequence[str], rows: Sequence[Sequence[str]], left: Collection[int] = ()) -> list[str]:
     """One line per row under a ``# ``-prefixed heading line; columns in ``left`` are left-aligned,
@@ -25,9 +27,9 @@ def aligned(headings: Sequence[str], rows: Sequence[Sequence[str]], left: Collec
 
 
 def markdown(headings: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """A markdown table; a ``|`` inside a cell is escaped."""
+    """A markdown table; each cell escaped (``markdown_text.cell``: no row, heading or HTML can be injected)."""
 
     def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
+        return "| " + " | ".join(markdown_text.cell(cell) for cell in cells) + " |"
 
     return [line(headings), "|" + "|".join("---" for _ in headings) + "|", *[line(row) for row in rows]]

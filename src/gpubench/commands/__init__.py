@@ -16,4 +16,5 @@ COMMANDS = (
     "nightly",
     "allreduce",
     "verify",
+    "store",
 )

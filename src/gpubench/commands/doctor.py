@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 NAME = "doctor"
 HELP = "check the machine (driver, CUDA, PCIe under load, clocks, ECC, MIG, P2P/NVLink) and explain bad figures"
@@ -25,17 +24,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     # Imported here: judging recorded readings or a store must not import torch (collect() does).
-    from gpubench import doctor
-    from gpubench.store import StoreError, read_results
+    from gpubench import doctor, strict_json
+    from gpubench.store import StoreError, read_results, validate_run_id
 
     readings = doctor.load_readings(args.readings) if args.readings else doctor.collect(load=not args.no_load)
     findings = doctor.diagnose(readings)
     judged_runs: dict[str, str] = {}
     if args.results:
         if args.run:
-            frame = read_results(args.results, args.run)
+            run_id = validate_run_id(args.run)
+            frame = read_results(args.results, run_id)
             findings += doctor.judge_run(frame)
-            judged_runs = {str(suite): args.run for suite in frame["suite"].dropna().unique()}
+            judged_runs = {str(suite): run_id for suite in frame["suite"].dropna().unique()}
         else:
             frame = read_results(args.results)
             if frame.empty:
@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
             "results_runs": judged_runs,
             "readings": readings,
         }
-        print(json.dumps(document, indent=2))
+        print(strict_json.dumps(document))
         return status
     for finding in findings:
         print(finding.line())

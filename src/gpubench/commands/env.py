@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 NAME = "env"
 HELP = "print the environment fingerprint (versions, GPUs, PCIe links, host, commit)"
@@ -14,11 +13,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench import strict_json
     from gpubench.env import fingerprint  # torch: the fingerprint is torch's own versions and devices
 
     env = fingerprint()
     if args.json:
-        print(json.dumps(env, indent=2, default=str))
+        print(strict_json.dumps(env))
         return 0
     gpus = env.pop("gpus")
     width = max(len(key) for key in env)

@@ -17,5 +17,7 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.store import ingest
 
     run = ingest(args.json, args.results)
+    for note in run.notes:
+        print(f"note: {note}")
     print(f"ingested run {run.run_id}: {run.measured} measured, {run.skipped} skipped -> {run.path}")
     return 0

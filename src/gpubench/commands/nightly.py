@@ -42,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.accept:
+    if args.accept is not None:
         for run in accept_night(args.results, args.accept):
             print(f"accepted run {run}: its cases serve as baseline from now on")
         return 0

@@ -17,9 +17,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from gpubench.plots import plot_run
-    from gpubench.store import latest_run_id, read_results
+    from gpubench.store import latest_run_id, read_results, validate_run_id
 
-    run_id = args.run or latest_run_id(args.results)
+    run_id = validate_run_id(args.run) if args.run is not None else latest_run_id(args.results)
     out = Path(args.out) if args.out else Path(args.results) / "plots" / run_id
     for path in plot_run(read_results(args.results, run_id), out) or []:
         print(path)

@@ -14,6 +14,7 @@ import itertools
 import os
 from typing import Any
 
+from gpubench.doctor.recorded import check_recorded
 from gpubench.jsonfile import read_json
 
 Readings = dict[str, Any]
@@ -27,6 +28,7 @@ def load_readings(path: str | os.PathLike) -> Readings:
         data = data["readings"]
     if not isinstance(data, dict) or not isinstance(data.get("torch"), dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path}: not doctor readings (format {FORMAT}, as 'gpubench doctor --json' writes them)")
+    check_recorded(data, path)
     return data
 
 

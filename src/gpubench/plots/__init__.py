@@ -7,6 +7,7 @@ named in the suite registry (``gpubench.suites``) and imported when its suite ha
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -25,8 +26,11 @@ def plot_run(frame: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
     measured = frame[frame["status"] == "ok"] if "status" in frame else frame
     written: list[Path] = []
     for suite in SUITES.values():
-        rows = measured[measured["suite"] == suite.name]
+        rows = measured[measured["suite"] == suite.name].dropna(axis="columns", how="all")
         plotter = suite.plotter() if not rows.empty else None
-        if plotter is not None:
-            written += plotter(rows.dropna(axis="columns", how="all"), out)
+        missing = [column for column in suite.plot_columns if column not in rows]
+        if plotter is not None and missing:
+            print(f"gpubench: warning: no {suite.name} figure: its rows lack {', '.join(missing)}", file=sys.stderr)
+        elif plotter is not None:
+            written += plotter(rows, out)
     return written

@@ -2,12 +2,15 @@
 
 Layout: ``<results>/runs/<run_id>.parquet``, one row per case (measured or skipped); see
 docs/SCHEMA.md. Modules: ``schema`` (columns and types), ``ingest`` (JSON -> rows), ``write``
-(atomic, append-only run files), ``read`` (runs back as DataFrames), ``run_id``.
+(atomic, append-only run files), ``read`` (runs back as DataFrames), ``run_id``, ``validate`` (the
+one validation layer: documents at ingest, run files when read), ``column_types`` (mixed types as
+JSON text), ``check`` (``gpubench store check``).
 """
 
+from gpubench.store.column_types import unify_column_types
 from gpubench.store.ingest import IngestedRun, frame_from_json, ingest, load_json
 from gpubench.store.read import latest_run_id, list_runs, read_results
-from gpubench.store.run_id import new_run_id
+from gpubench.store.run_id import new_run_id, validate_run_id
 from gpubench.store.schema import (
     CASE_COLUMNS,
     KNOWN_TYPES,
@@ -18,6 +21,7 @@ from gpubench.store.schema import (
     STAT_COLUMNS,
     StoreError,
 )
+from gpubench.store.validate import InvalidRunFile, validate_document, validate_run_frame
 from gpubench.store.write import write_run
 
 __all__ = [
@@ -29,6 +33,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STAT_COLUMNS",
     "IngestedRun",
+    "InvalidRunFile",
     "StoreError",
     "frame_from_json",
     "ingest",
@@ -37,5 +42,9 @@ __all__ = [
     "load_json",
     "new_run_id",
     "read_results",
+    "unify_column_types",
+    "validate_document",
+    "validate_run_frame",
+    "validate_run_id",
     "write_run",
 ]

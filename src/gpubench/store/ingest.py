@@ -1,4 +1,10 @@
-"""Ingest: a pytest-benchmark JSON document (gpubench's or any other suite's) -> rows -> a run file."""
+"""Ingest: a pytest-benchmark JSON document (gpubench's or any other suite's) -> rows -> a run file.
+
+Every document is checked first (``validate.validate_document``): it is either stored so that
+every reader works on it, or refused with one line naming the file and the field. Columns whose
+values mix types are stored as JSON text (``column_types``); a case name that two benchmarks of
+one run share is told apart by their fullnames, and said so.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import pandas as pd
 
 from gpubench.jsonfile import read_json
 from gpubench.quartiles import quartile_columns
+from gpubench.store.column_types import mark_json_columns, typed_values
 from gpubench.store.schema import (
     CASE_COLUMNS,
     KNOWN_TYPES,
@@ -23,6 +30,7 @@ from gpubench.store.schema import (
     STAT_COLUMNS,
     StoreError,
 )
+from gpubench.store.validate import DocumentError, validate_document, validate_run_frame
 from gpubench.store.write import write_run
 
 
@@ -32,6 +40,7 @@ class IngestedRun:
     path: Path
     measured: int
     skipped: int
+    notes: tuple[str, ...] = ()  # what ingest changed and why (case names told apart), one line each
 
 
 def load_json(path: str | os.PathLike) -> dict[str, Any]:
@@ -39,15 +48,17 @@ def load_json(path: str | os.PathLike) -> dict[str, Any]:
     data = read_json(path, StoreError)
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise StoreError(f"{path}: not pytest-benchmark output (no 'benchmarks' list)")
-    for index, bench in enumerate(data["benchmarks"]):
-        stats = bench.get("stats") if isinstance(bench, dict) else None
-        if not isinstance(stats, dict) or not _is_number(stats.get("median")):
-            raise StoreError(f"{path}: benchmark #{index} has no numeric stats.median")
+    validate_document(data, path)
     return data
 
 
 def frame_from_json(data: dict[str, Any], source: str = "") -> pd.DataFrame:
     """One row per case of a pytest-benchmark JSON document, gpubench's or any other suite's."""
+    return _frame_and_notes(data, source)[0]
+
+
+def _frame_and_notes(data: dict[str, Any], source: str) -> tuple[pd.DataFrame, list[str]]:
+    validate_document(data, source or "the document")
     block = data.get("gpubench") or {}
     run = {
         "schema_version": SCHEMA_VERSION,
@@ -58,24 +69,65 @@ def frame_from_json(data: dict[str, Any], source: str = "") -> pd.DataFrame:
     }
     env = _env_columns(data.get("machine_info") or {}, data.get("commit_info") or {})
     rows = [_measured_row(bench) for bench in data["benchmarks"]]
-    rows += [_skipped_row(skip) for skip in block.get("skipped", [])]
-    frame = pd.DataFrame([{**run, **row, **env} for row in rows])
-    if frame.empty:
-        frame = pd.DataFrame(columns=list(RUN_COLUMNS) + list(CASE_COLUMNS))
-    frame = frame.convert_dtypes(dtype_backend="numpy_nullable")
-    return frame.astype({column: kind for column, kind in KNOWN_TYPES.items() if column in frame})
+    rows += [_skipped_row(skip) for skip in block.get("skipped") or []]
+    notes = _tell_cases_apart(rows, source or "the document")
+    rows = [{**run, **row, **env} for row in rows]
+    if not rows:
+        return pd.DataFrame(columns=list(RUN_COLUMNS) + list(CASE_COLUMNS)), notes
+    columns, as_json = _typed_columns(rows)
+    frame = pd.DataFrame(columns).convert_dtypes(dtype_backend="numpy_nullable")
+    frame = frame.astype({column: kind for column, kind in KNOWN_TYPES.items() if column in frame})
+    frame["started_at"] = frame["started_at"].dt.as_unit("ns")
+    return mark_json_columns(frame, as_json), notes
 
 
 def ingest(json_path: str | os.PathLike, results_dir: str | os.PathLike) -> IngestedRun:
     """Add the run in ``json_path`` to the store; refuse a run id already there."""
     data = load_json(json_path)
-    frame = frame_from_json(data, source=Path(json_path).name)
+    frame, notes = _frame_and_notes(data, source=Path(json_path).name)
     if frame.empty:
         raise StoreError(f"{json_path}: holds no benchmark and no skipped case")
     run_id = str(frame["run_id"].iloc[0])
+    validate_run_frame(frame, f"{json_path} (as run {run_id})")
     path = write_run(frame, results_dir)
     skipped = int((frame["status"] == "skipped").sum())
-    return IngestedRun(run_id, path, measured=len(frame) - skipped, skipped=skipped)
+    return IngestedRun(run_id, path, measured=len(frame) - skipped, skipped=skipped, notes=tuple(notes))
+
+
+def _typed_columns(rows: list[dict[str, Any]]) -> tuple[dict[str, list[Any]], set[str]]:
+    """Column -> values (None where a row lacks it); columns of mixed types as JSON text."""
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    columns, as_json = {}, set()
+    for name in names:
+        values = [row.get(name) for row in rows]
+        if name in RESERVED or name in KNOWN_TYPES:
+            columns[name] = values
+            continue
+        columns[name], is_json = typed_values(values)
+        if is_json:
+            as_json.add(name)
+    return columns, as_json
+
+
+def _tell_cases_apart(rows: list[dict[str, Any]], source: str) -> list[str]:
+    """A case name two rows share becomes each row's fullname; rows no name tells apart are refused."""
+    seen: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
+    for row in rows:
+        seen.setdefault((row["suite"], row["case"]), []).append(row)
+    notes = []
+    for (suite, case), group in seen.items():
+        if len(group) == 1:
+            continue
+        fullnames = [row.get("fullname") for row in group]
+        if None in fullnames or len(set(fullnames)) < len(fullnames):
+            raise DocumentError(
+                f"{source}: benchmarks: case {case!r} of suite {suite!r} appears {len(group)} times with the same "
+                "name and fullname; one run cannot hold a case twice (rename one, or store them as two runs)"
+            )
+        for row in group:
+            row["case"] = row["fullname"]
+        notes.append(f"case {case!r} of suite {suite!r} appears {len(group)} times: stored under each fullname")
+    return notes
 
 
 def _measured_row(bench: dict[str, Any]) -> dict[str, Any]:
@@ -92,15 +144,15 @@ def _measured_row(bench: dict[str, Any]) -> dict[str, Any]:
         "status": "ok",
         "skip_reason": None,
         "ops_per_sample": ours.get("ops_per_sample") if ours else bench.get("stats", {}).get("iterations"),
-        "clock": ours.get("clock") if ours else str((bench.get("options") or {}).get("timer")),
+        "clock": ours.get("clock") if ours else _text((bench.get("options") or {}).get("timer")),
         "samples_s": [float(value) for value in stats.get("data", []) if _is_number(value)] or None,
     }
     row.update({column: _number(stats.get(key)) for key, column in STAT_COLUMNS.items()})
     row.update(quartile_columns(row["samples_s"]))  # one definition whatever wrote stats (docs/SCHEMA.md)
     row.update(_columns(params))
     if ours:
-        row.update(_columns(ours.get("metrics", {})))
-        row.update(_columns(ours.get("info", {})))
+        row.update(_columns(ours.get("metrics") or {}))
+        row.update(_columns(ours.get("info") or {}))
     else:
         row.update(_columns({key: value for key, value in info.items() if _is_scalar(value)}))
     return row
@@ -116,7 +168,7 @@ def _skipped_row(skip: dict[str, Any]) -> dict[str, Any]:
         "status": "skipped",
         "skip_reason": skip.get("reason"),
     }
-    row.update(_columns(skip.get("params", {})))
+    row.update(_columns(skip.get("params") or {}))
     return row
 
 
@@ -132,7 +184,7 @@ def _columns(values: dict[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in values.items():
         column = f"param_{key}" if key in RESERVED else str(key)
-        out[column] = value if _is_scalar(value) else json.dumps(value, sort_keys=True, default=str)
+        out[column] = value  # lists, dicts and mixed types become JSON text in _typed_columns
     return out
 
 
@@ -165,6 +217,10 @@ def _timestamp(value: Any) -> pd.Timestamp:
     except (ValueError, TypeError):
         raise StoreError(f"unreadable datetime {value!r}") from None
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
 
 
 def _is_scalar(value: Any) -> bool:

@@ -8,7 +8,10 @@ from pathlib import Path
 import pandas as pd
 
 from gpubench.quartiles import with_sample_quartiles
-from gpubench.store.schema import CASE_COLUMNS, RUN_COLUMNS, RUNS_DIR, SCHEMA_VERSION, StoreError
+from gpubench.store.column_types import unify_column_types
+from gpubench.store.run_id import validate_run_id
+from gpubench.store.schema import CASE_COLUMNS, RUN_COLUMNS, RUNS_DIR, StoreError
+from gpubench.store.validate import InvalidRunFile, read_run_file, warn_skipped
 
 
 def read_results(results_dir: str | os.PathLike, run_id: str | None = None) -> pd.DataFrame:
@@ -16,14 +19,16 @@ def read_results(results_dir: str | os.PathLike, run_id: str | None = None) -> p
     runs = Path(results_dir) / RUNS_DIR
     paths = sorted(runs.glob("[!.]*.parquet")) if runs.is_dir() else []
     if run_id is not None:
-        paths = [path for path in paths if path.stem == run_id]
+        paths = [path for path in paths if path.stem == validate_run_id(run_id)]
         if not paths:
             raise StoreError(f"run {run_id} is not in {results_dir}")
-    frames = [_read_run(path) for path in paths]
-    frames = [frame for frame in frames if not frame.empty]
+        frames = [read_run_file(path) for path in paths]  # the run asked for: a bad file is an error
+    else:
+        frames = [frame for frame in map(_read_run_or_skip, paths) if frame is not None]
     if not frames:
         return pd.DataFrame(columns=list(RUN_COLUMNS) + list(CASE_COLUMNS))
-    frame = with_sample_quartiles(pd.concat(frames, ignore_index=True))  # runs stored before ingest did
+    # quartiles recomputed from the samples for runs stored before ingest computed them
+    frame = with_sample_quartiles(pd.concat(unify_column_types(frames), ignore_index=True))
     return frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
 
 
@@ -47,12 +52,10 @@ def latest_run_id(results_dir: str | os.PathLike) -> str:
     return str(judged["run_id"].iloc[-1])
 
 
-def _read_run(path: Path) -> pd.DataFrame:
+def _read_run_or_skip(path: Path) -> pd.DataFrame | None:
+    """A run file's rows, or None (named on stderr) when it fails validation: one bad file spoils no read."""
     try:
-        frame = pd.read_parquet(path)
-    except Exception as error:
-        raise StoreError(f"{path}: unreadable parquet ({error})") from None
-    versions = frame["schema_version"].dropna().unique() if "schema_version" in frame else []
-    if any(int(version) > SCHEMA_VERSION for version in versions):
-        raise StoreError(f"{path}: schema version {max(versions)} is newer than this gpubench ({SCHEMA_VERSION})")
-    return frame
+        return read_run_file(path)
+    except InvalidRunFile as error:
+        warn_skipped(error)
+        return None

@@ -32,7 +32,8 @@ class Suite:
     ``case`` names the module with ``configs(profile) -> list[config]`` and
     ``measure(config) -> CaseResult`` (configs have ``params()``); ``columns`` lay out its text
     table; ``headline`` is the metric column a case is shown by (``median_s`` when the suite has
-    none); ``plot`` draws ``(frame, out_dir) -> [png paths]``; ``doctor_rules`` judges stored
+    none); ``plot`` draws ``(frame, out_dir) -> [png paths]``; ``plot_columns`` are the columns the plot needs (rows
+    without them are not drawn, and that is said); ``doctor_rules`` judges stored
     rows against physical limits, ``(frame, run label) -> [Finding]``. ``judged`` False keeps a
     suite's rows out of the nightly's verdicts and out of "the latest run" that commands pick
     (``gpubench verify``'s rows).
@@ -45,6 +46,7 @@ class Suite:
     headline: str = "median_s"
     plot: str | None = None
     doctor_rules: str | None = None
+    plot_columns: tuple[str, ...] = ()
     judged: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 

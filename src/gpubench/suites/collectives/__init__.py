@@ -45,6 +45,7 @@ def _suite(collective: str, name: str, doctor_rules: str | None = None) -> Suite
         columns=COLUMNS,
         headline="busbw_gbps",
         plot="gpubench.suites.collectives.plot:plot",
+        plot_columns=("backend", "device", "world_size", "nodes", "dtype", "bytes", "busbw_gbps"),
         doctor_rules=doctor_rules,
         extra={"collective": collective},
     )

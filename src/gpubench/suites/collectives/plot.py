@@ -15,6 +15,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from gpubench.safe_files import save_figure
+
 LINE_KEYS = ["backend", "device", "world_size", "nodes", "dtype", "in_place"]
 
 
@@ -112,8 +114,7 @@ def _host(frame: pd.DataFrame) -> str:
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    path = save_figure(fig, path.parent, path.name, dpi=110)
     plt.close(fig)
     return path
 

@@ -25,5 +25,18 @@ SUITES = (
         ),
         headline="tflops",
         plot="gpubench.suites.conv.plot:plot",
+        plot_columns=(
+            "device",
+            "dtype",
+            "allow_tf32",
+            "layout",
+            "shape",
+            "batch",
+            "scenario",
+            "direction",
+            "cudnn_benchmark",
+            "cudnn_deterministic",
+            "median_s",
+        ),
     ),
 )

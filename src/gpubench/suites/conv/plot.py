@@ -15,6 +15,8 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
+from gpubench.safe_files import safe_name, save_figure
+
 DIRECTIONS = ("forward", "backward_data", "backward_weight")
 SHORT = {"forward": "fwd", "backward_data": "bwd data", "backward_weight": "bwd weight"}
 COMBOS = ((False, False), (True, False), (False, True), (True, True))  # default first
@@ -42,12 +44,12 @@ def plot(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     written: list[Path] = []
     static = frame[frame["scenario"] == "static"]
     for (device, variant), rows in static.groupby(["device", "variant"], sort=False):
-        slug = f"{device}_{variant.replace(' ', '_').replace('+', '_')}"
+        slug = safe_name(f"{device}_{variant.replace(' ', '_').replace('+', '_')}")
         written.append(_speedup(rows, device, variant, out_dir / f"conv_speedup_{slug}.png"))
         written.append(_first_call(rows, device, variant, out_dir / f"conv_first_call_{slug}.png"))
     dynamic = frame[frame["scenario"] == "dynamic"]
     for device, rows in dynamic.groupby("device", sort=False):
-        written.append(_dynamic(rows, device, out_dir / f"conv_dynamic_{device}.png"))
+        written.append(_dynamic(rows, device, out_dir / f"conv_dynamic_{safe_name(device)}.png"))
     return written
 
 
@@ -113,8 +115,7 @@ def _heatmap(matrix, rows, columns, norm, cmap, fmt, title, device, path: Path) 
     wide = norm.vmax / norm.vmin > 10  # over a decade, labelled minor ticks would overlap
     bar.ax.yaxis.set_minor_formatter(NullFormatter() if wide else FormatStrFormatter("%.3g"))
     ax.set_title(title + (f"\n{CPU_NOTE}" if device == "cpu" else ""), fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    path = save_figure(fig, path.parent, path.name, dpi=110)
     plt.close(fig)
     return path
 
@@ -140,7 +141,6 @@ def _dynamic(rows: pd.DataFrame, device: str, path: Path) -> Path:
         ax.legend(fontsize=7)
     suptitle = f"Dynamic batch sizes on {device}: forward + backward per step; benchmark on re-tunes every new size"
     fig.suptitle(suptitle + (f"\n{CPU_NOTE}" if device == "cpu" else ""), fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    path = save_figure(fig, path.parent, path.name, dpi=110)
     plt.close(fig)
     return path

@@ -17,6 +17,7 @@ SUITES = (
         ),
         headline="gbps",
         plot="gpubench.suites.copy.plot:plot",
+        plot_columns=("direction", "host_memory", "bytes", "gbps", "q1_s", "q3_s"),
         doctor_rules="gpubench.doctor.results:copy_findings",
     ),
 )

@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from gpubench.byte_size import human_bytes
+from gpubench.safe_files import save_figure
 
 
 def plot(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
@@ -33,9 +34,7 @@ def plot(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     ax.set_title(_title(frame))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize="small")
-    path = out_dir / "copy_bandwidth.png"
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    path = save_figure(fig, out_dir, "copy_bandwidth.png", dpi=110)
     plt.close(fig)
     return [path]
 

@@ -1,0 +1,41 @@
+"""gpubench store check: list the run files readers skip, and with --quarantine move them aside.
+
+Exit status: 0 when every run file is readable (or was moved aside), 1 when bad files remain.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from gpubench.store.check import QUARANTINE_DIR, check_store, quarantine
+
+NAME = "store"
+HELP = "look after the results store: 'store check' lists unreadable run files, --quarantine moves them aside"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    check = actions.add_parser("check", help="read every run file as the readers do; list those they skip")
+    check.add_argument("--results", default="results", help="results store directory (default: results/)")
+    check.add_argument(
+        "--quarantine",
+        action="store_true",
+        help=f"move the files readers skip to <results>/{QUARANTINE_DIR}/ (nothing is deleted)",
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    found = check_store(args.results)
+    for _, why in found.bad:
+        print(f"bad: {why}")
+    for _, why in found.newer:
+        print(f"newer: {why} (left in place)")
+    for path in found.debris:
+        print(f"temporary: {path} (a writer's; removed by the next write once an hour old)")
+    remaining = len(found.bad)
+    if args.quarantine and found.bad:
+        for source, target in zip(found.bad, quarantine(args.results, [path for path, _ in found.bad]), strict=True):
+            print(f"moved {source[0]} -> {target}")
+        remaining = 0
+    print(f"{found.files} run file(s), {len(found.bad)} bad, {len(found.newer)} newer than this gpubench")
+    return 1 if remaining else 0

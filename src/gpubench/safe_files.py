@@ -1,0 +1,108 @@
+"""Files written where data chooses the name: figures, reports, verdicts.
+
+Names that come from data (a machine, a stored parameter) are sanitised (``safe_name``); no write
+follows a symbolic link or leaves the folder it was asked for (``safe_path``); every file is
+written to a hidden temporary file and renamed into place, so a reader never sees half a file and
+a link planted at the name is never written through. Figures are drawn with matplotlib's mathtext
+off: a ``$`` in a case name is text, not a formula that fails to parse (``save_figure``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from gpubench.store.schema import StoreError
+
+MAX_NAME = 120
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def safe_name(text: str, max_length: int = MAX_NAME) -> str:
+    """``text`` as one file name: letters, digits, ``._+-`` (others become ``_``), no leading dot, no ``..``.
+
+    A short extension (``.png``) is kept as it is, whatever the name before it holds.
+    """
+    stem, dot, extension = str(text).rpartition(".")
+    if not (dot and stem and extension.isalnum() and len(extension) <= 8):
+        stem, extension = str(text), ""
+    name = _UNSAFE.sub("_", stem)
+    name = re.sub(r"\.{2,}", "_", name).lstrip("._")[: max_length - len(extension) - 1].rstrip(".")
+    return (name or "unnamed") + (f".{extension}" if extension else "")
+
+
+def safe_path(folder: str | os.PathLike, name: str) -> Path:
+    """``folder/name`` for a new or replaced file: one plain name, inside ``folder``, not a symbolic link."""
+    base = Path(folder)
+    if name in ("", ".", "..") or any(char in name for char in "/\\\0"):
+        raise StoreError(f"{name!r} is not a plain file name; nothing written")
+    path = base / name
+    if path.is_symlink():
+        raise StoreError(f"{path} is a symbolic link; not writing through it")
+    real_base = base.resolve()
+    if path.resolve().parent != real_base:
+        raise StoreError(f"{path} leaves {base}; nothing written")
+    return path
+
+
+def safe_folder(base: str | os.PathLike, *parts: str) -> Path:
+    """``base/part/...`` created as needed, each part one plain name, none a symbolic link."""
+    folder = Path(base)
+    folder.mkdir(parents=True, exist_ok=True)
+    for part in parts:
+        folder = safe_path(folder, part)
+        folder.mkdir(exist_ok=True)
+    return folder
+
+
+def write_file(folder: str | os.PathLike, name: str, content: str | bytes) -> Path:
+    """Write ``folder/name`` atomically (hidden temporary file, then a rename); see ``safe_path``."""
+    path = safe_path(folder, name)
+    temporary = _temporary(path)
+    try:
+        with open(temporary, "wb") as out:
+            out.write(content.encode() if isinstance(content, str) else content)
+        os.replace(temporary, path)
+    finally:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+    return path
+
+
+def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, *, tight: bool = True, **savefig: Any) -> Path:
+    """Lay out and save a matplotlib figure as ``out_dir/<safe name>``; mathtext off for every text.
+
+    ``name`` may come from data: it is sanitised (``safe_name``). Returns the path written.
+    """
+    import matplotlib
+    from matplotlib.text import Text
+
+    path = safe_path(out_dir, safe_name(name))  # keeps the extension: the format saved
+    with matplotlib.rc_context({"text.parse_math": False}):  # texts made while drawing (tick labels)
+        for text in fig.findobj(Text):  # texts made before: titles, labels, legends
+            text.set_parse_math(False)
+        if tight:
+            fig.tight_layout()
+        temporary = _temporary(path)
+        try:
+            with open(temporary, "wb") as out:
+                fig.savefig(out, format=path.suffix.lstrip(".") or "png", **savefig)
+            os.replace(temporary, path)
+        finally:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+    return path
+
+
+def _temporary(path: Path) -> Path:
+    """A new hidden file beside ``path``, created exclusively (never an existing file or link)."""
+    for _ in range(100):
+        temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
+        try:
+            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666))
+        except FileExistsError:
+            continue
+        return temporary
+    raise StoreError(f"{path.parent}: could not create a temporary file")

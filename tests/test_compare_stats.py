@@ -99,8 +99,8 @@ def test_judge_weighs_the_spread_between_runs() -> None:
 
 def test_judge_is_noisy_when_within_run_noise_hides_the_threshold() -> None:
     baseline = runs([1.0, 1.0, 1.0], spread=0.4, n=5)
-    verdict = judge(baseline, runs([1.3], spread=0.4, n=5)[0], threshold=0.05)
-    assert verdict.verdict == "noisy" and "within-run" in verdict.note
+    verdict = judge(baseline, runs([1.2], spread=0.4, n=5)[0], threshold=0.05)
+    assert verdict.verdict == "noisy" and "within-run noise band" in verdict.note
 
 
 def test_judge_needs_min_runs_and_samples() -> None:
@@ -113,10 +113,13 @@ def test_judge_needs_min_runs_and_samples() -> None:
         judge([], RunSample("c", 1.0))
 
 
-def test_judge_with_one_baseline_run_needs_the_interval_beyond_the_threshold() -> None:
+def test_judge_with_one_baseline_run_assumes_the_default_between_run_noise() -> None:
     verdict = judge(runs([1.0]), runs([1.3])[0], threshold=0.05)
     assert verdict.verdict == "slower" and math.isnan(verdict.spread)
+    assert verdict.noise_source == "default"
+    assert verdict.detectable == pytest.approx(1.05 * 1.05**2 - 1)  # threshold x the default, twice
     assert judge(runs([1.0]), runs([1.04])[0], threshold=0.05).verdict == "same"
+    assert judge(runs([1.0]), runs([1.12])[0], threshold=0.05).verdict == "noisy"
 
 
 def test_parse_threshold_and_direction() -> None:

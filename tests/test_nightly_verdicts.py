@@ -1,0 +1,63 @@
+"""The nightly on recorded runs: a confirmed x1.3 regression of a case whose own detectable figure
+is ~20% (above the 5% threshold: ``noisy`` under the old rule) fails the night."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from compare_support import REPO, bench_case, inject, load, write_json
+
+from gpubench import nightly as nightly_module
+from gpubench.commands.run import Outcome
+from gpubench.store import ingest
+
+RECORDED = REPO / "results" / "json" / "20261127T002306Z-9a356c.json"  # a real CPU run of the copy suite
+CASE = "copy[direction=h2h,host_memory=pageable,bytes=16777216]"
+# Earlier nights 6.5% above and 6% below the centre: allowance 2 x log(1 / 0.94), detectable ~19%.
+HISTORY = (1.0, 1.065, 0.94)
+
+
+def recorded_run(factors: dict[str, float], run_id: str, days_later: float, folder: Path) -> Path:
+    """The recorded run, each case ``factors[case]`` (default 1) times as long, dated later."""
+    data = load(RECORDED)
+    for case in [bench_case(bench) for bench in data["benchmarks"]]:
+        data = inject(data, case, factors.get(case, factors.get("*", 1.0)))
+    data["gpubench"]["run_id"] = run_id
+    started = datetime.fromisoformat(data["gpubench"]["started_at"]) + timedelta(days=days_later)
+    data["gpubench"]["started_at"] = started.isoformat()
+    return write_json(data, folder / f"{run_id}.json")
+
+
+@pytest.fixture
+def recorded_nights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store with three earlier nights; ``run_suites`` replays today's run and its rerun."""
+    store = tmp_path / "results"
+    for day, factor in enumerate(HISTORY):
+        ingest(recorded_run({"*": factor}, f"night-{day}", day, tmp_path), store)
+    replay = [
+        recorded_run({CASE: 1.3}, "today", 10, tmp_path),
+        recorded_run({CASE: 1.3}, "today-rerun", 10.01, tmp_path),
+    ]
+
+    def run_suites(profile, suites, results, benchmarks=None, pytest_args=None) -> Outcome:
+        stored = ingest(replay.pop(0), results)
+        return Outcome(stored.run_id, 0, f"replayed {stored.run_id}", [])
+
+    monkeypatch.setattr(nightly_module, "run_suites", run_suites)
+    return store
+
+
+def test_a_confirmed_regression_of_a_noisy_case_fails_the_night(recorded_nights: Path) -> None:
+    night = nightly_module.nightly(recorded_nights, suites=["copy"], threshold=0.05)
+    judged = {case.case: case.judgement for case in night.comparison.cases}
+    assert judged[CASE].detectable == pytest.approx(0.19, abs=0.02)  # noise well above the threshold
+    assert judged[CASE].ratio == pytest.approx(1.3)
+    assert {case: j.verdict for case, j in judged.items() if j.verdict != "same"} == {CASE: "slower"}
+    assert night.rerun_id == "today-rerun"
+    assert [case.case for case in night.regressions] == [CASE] and not night.transients
+    assert night.status == "regression" and night.exit_code == 1
+    verdicts = json.loads((recorded_nights / "nightly" / "today" / "verdicts.json").read_text())
+    assert [(c["case"], c["confirmed"]) for c in verdicts["cases"] if c["verdict"] == "slower"] == [(CASE, True)]

@@ -11,6 +11,7 @@ import pytest
 from compare_support import REPO, bench_case, inject, load, write_json
 
 from gpubench import nightly as nightly_module
+from gpubench.baseline import accept_night, flagged_cases, night_marks
 from gpubench.commands.run import Outcome
 from gpubench.store import ingest
 
@@ -31,15 +32,16 @@ def recorded_run(factors: dict[str, float], run_id: str, days_later: float, fold
     return write_json(data, folder / f"{run_id}.json")
 
 
-@pytest.fixture
-def recorded_nights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A store with three earlier nights; ``run_suites`` replays today's run and its rerun."""
+@pytest.fixture(params=[1.3])
+def recorded_nights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Path:
+    """A store with three earlier nights; ``run_suites`` replays today's run (``CASE`` x1.3) and
+    its rerun (``CASE`` x the fixture's parameter)."""
     store = tmp_path / "results"
     for day, factor in enumerate(HISTORY):
         ingest(recorded_run({"*": factor}, f"night-{day}", day, tmp_path), store)
     replay = [
         recorded_run({CASE: 1.3}, "today", 10, tmp_path),
-        recorded_run({CASE: 1.3}, "today-rerun", 10.01, tmp_path),
+        recorded_run({CASE: request.param}, "today-rerun", 10.01, tmp_path),
     ]
 
     def run_suites(profile, suites, results, benchmarks=None, pytest_args=None) -> Outcome:
@@ -61,3 +63,16 @@ def test_a_confirmed_regression_of_a_noisy_case_fails_the_night(recorded_nights:
     assert night.status == "regression" and night.exit_code == 1
     verdicts = json.loads((recorded_nights / "nightly" / "today" / "verdicts.json").read_text())
     assert [(c["case"], c["confirmed"]) for c in verdicts["cases"] if c["verdict"] == "slower"] == [(CASE, True)]
+    # What history's change points are told about these nights.
+    assert night_marks(recorded_nights) == {("today", CASE): "regression", ("today-rerun", CASE): "regression"}
+    accept_night(recorded_nights, "today")
+    assert set(night_marks(recorded_nights).values()) == {"accepted"} and not flagged_cases(recorded_nights)
+
+
+@pytest.mark.parametrize("recorded_nights", [1.0], indirect=True)
+def test_a_slowdown_the_rerun_does_not_confirm_is_transient(recorded_nights: Path) -> None:
+    night = nightly_module.nightly(recorded_nights, suites=["copy"], threshold=0.05)
+    assert night.status == "pass" and night.exit_code == 0
+    assert [case.case for case in night.transients] == [CASE]
+    assert night_marks(recorded_nights) == {("today", CASE): "transient"}
+    assert flagged_cases(recorded_nights) == {("today", CASE)}  # still kept out of baselines

@@ -4,6 +4,7 @@ is ~20% (above the 5% threshold: ``noisy`` under the old rule) fails the night."
 from __future__ import annotations
 
 import json
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -21,9 +22,13 @@ CASE = "copy[direction=h2h,host_memory=pageable,bytes=16777216]"
 HISTORY = (1.0, 1.065, 0.94)
 
 
-def recorded_run(factors: dict[str, float], run_id: str, days_later: float, folder: Path) -> Path:
+def recorded_run(
+    factors: dict[str, float], run_id: str, days_later: float, folder: Path, driver: str | None = None
+) -> Path:
     """The recorded run, each case ``factors[case]`` (default 1) times as long, dated later."""
     data = load(RECORDED)
+    if driver:
+        data["machine_info"]["gpubench"]["driver_version"] = driver
     for case in [bench_case(bench) for bench in data["benchmarks"]]:
         data = inject(data, case, factors.get(case, factors.get("*", 1.0)))
     data["gpubench"]["run_id"] = run_id
@@ -76,3 +81,35 @@ def test_a_slowdown_the_rerun_does_not_confirm_is_transient(recorded_nights: Pat
     assert [case.case for case in night.transients] == [CASE]
     assert night_marks(recorded_nights) == {("today", CASE): "transient"}
     assert flagged_cases(recorded_nights) == {("today", CASE)}  # still kept out of baselines
+
+
+@pytest.mark.parametrize("ruptures_installed", [True, False])
+def test_the_night_report_lists_change_points(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ruptures_installed: bool
+) -> None:
+    # Fourteen earlier nights with the case 20% slower from night 7 on, when the driver changed.
+    store = tmp_path / "results"
+    wobble = (1.0, 1.01, 0.99, 1.005, 0.995, 1.0, 1.01)
+    for day in range(14):
+        factor = wobble[day % 7] * (1.2 if day >= 7 else 1.0)
+        driver = "585.12" if day >= 7 else "580.65"
+        ingest(recorded_run({CASE: factor}, f"night-{day:02d}", day, tmp_path, driver), store)
+    today = recorded_run({CASE: 1.2}, "today", 20, tmp_path, "585.12")
+
+    def run_suites(profile, suites, results, benchmarks=None, pytest_args=None) -> Outcome:
+        return Outcome(ingest(today, results).run_id, 0, "replayed", [])
+
+    monkeypatch.setattr(nightly_module, "run_suites", run_suites)
+    if not ruptures_installed:
+        monkeypatch.setitem(sys.modules, "ruptures", None)
+    night = nightly_module.nightly(store, suites=["copy"], threshold=0.05)
+    assert night.exit_code == 0
+    report = (store / "nightly" / "today" / "report.md").read_text()
+    assert "## Change points on " in report
+    if ruptures_installed:
+        (point,) = night.change_points
+        assert (point.case, point.run_id) == (CASE, "night-07")
+        assert "from run night-07" in report and "when driver_version 580.65 -> 585.12" in report
+    else:
+        assert night.change_points is None
+        assert "change points need the ruptures package: pip install ruptures" in report

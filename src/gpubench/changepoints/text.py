@@ -34,7 +34,7 @@ def lines(points: list[ChangePoint]) -> list[str]:
         return ["no change point: every case held its level"]
     out = []
     for machine in dict.fromkeys(point.machine for point in points):
-        out.append(f"# change points on {machine}")
+        out.append(f"change points on {machine}:")
         here = sorted((p for p in points if p.machine == machine), key=lambda p: (p.started_at, p.run_id))
         out += [f"  {describe(point)}" for point in here]
     return out

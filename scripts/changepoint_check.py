@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from gpubench.changepoints import change_points
+from gpubench.changepoints.detect import noise
 from gpubench.changepoints.text import describe
 from gpubench.store import read_results
 
@@ -53,10 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     runs = [run for run in runs if (store.loc[store["run_id"] == run, "case"] == case).any()]  # nights measure it
     flat = build_history(store, runs, args.length, at, args.key, case, 1.0)
     stepped = build_history(store, runs, args.length, at, args.key, case, args.step)
+    medians = store.loc[store["case"] == case].set_index("run_id").loc[runs, "median_s"].to_numpy(dtype=float)
+    sigma = math.expm1(noise(np.log(medians)))
     print(f"{args.length} nights from {len(runs)} real runs in {args.store}; {case} x{args.step} and "
-          f"{args.key} changed from night {at} on")  # fmt: skip
+          f"{args.key} changed from night {at} on; the case's run medians scatter by {sigma:.1%} "
+          "(robust sigma of consecutive changes)")  # fmt: skip
 
     figures = {"runs": len(runs), "length": args.length, "at": at, "step": args.step, "key": args.key, "case": case}
+    figures["case_noise"] = sigma
     for name, history in (("stepped", stepped), ("flat", flat)):
         points = change_points(history)
         mine = [point for point in points if point.case == case]

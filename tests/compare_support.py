@@ -64,3 +64,43 @@ def most_stable_case(data: dict[str, Any]) -> str:
 
 def load(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
+
+
+def foreign_run(seed: int, cases: int = 40, level_noise: float = 0.025, run: int = 0) -> dict[str, Any]:
+    """A pytest-benchmark document as another project's suite writes it, sampled, not measured:
+    ``cases`` functions of 1 us to 10 ms, each timed over thousands of rounds (lognormal scatter
+    of 0.5-3% and a tail of interrupted rounds), at a level that moves between runs by a factor of
+    sigma ``level_noise`` (two unchanged runs then differ by 1-3%, now and then by more).
+    ``seed`` fixes the suite (its cases), ``run`` the sampling of one run of it."""
+    import numpy as np
+
+    suite = np.random.default_rng(seed)
+    sampling = np.random.default_rng([seed, run + 1])
+    benchmarks = []
+    for index in range(cases):
+        base = 10 ** suite.uniform(-6, -2)
+        scatter = suite.uniform(0.005, 0.03)
+        rounds = int(suite.integers(2000, 8000))
+        level = base * np.exp(sampling.normal(0.0, level_noise))
+        data = level * sampling.lognormal(0.0, scatter, rounds)
+        tail = sampling.random(rounds) < 0.03
+        data[tail] *= sampling.uniform(1.5, 3.0, tail.sum())
+        q1, median, q3 = np.quantile(data, [0.25, 0.5, 0.75])
+        stats = {
+            "min": float(data.min()), "max": float(data.max()), "mean": float(data.mean()),
+            "stddev": float(data.std(ddof=1)), "median": float(median), "iqr": float(q3 - q1),
+            "q1": float(q1), "q3": float(q3), "rounds": rounds, "iterations": 1, "total": float(data.sum()),
+            "ops": float(1 / data.mean()), "data": [float(value) for value in data],
+        }  # fmt: skip
+        name = f"test_function_{index}"
+        benchmarks.append(
+            {"group": None, "name": name, "fullname": f"tests/test_perf.py::{name}", "params": None,
+             "param": None, "extra_info": {}, "options": {"timer": "perf_counter"}, "stats": stats}
+        )  # fmt: skip
+    return {
+        "machine_info": {"node": "ci-runner", "python_version": "3.12.3", "cpu": {"brand_raw": "some CPU"}},
+        "commit_info": {"id": f"commit{run}"},
+        "benchmarks": benchmarks,
+        "datetime": f"2026-05-0{run + 1}T02:17:00+00:00",
+        "version": "5.1.0",
+    }

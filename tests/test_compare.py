@@ -82,15 +82,18 @@ def test_injected_slowdown_is_flagged_alone(copy_runs: list[Path], tmp_path: Pat
     data = load(copy_runs[0])
     case = most_stable_case(data)
     slowed = write_json(inject(data, case, 1.3, run_id="injected"), tmp_path / "slowed.json")
-    code, report = compare_json(copy_runs[0], slowed)
+    # One baseline run: between-run noise is the default, not the repo's own store's history.
+    empty = tmp_path / "empty-store"
+    code, report = compare_json(copy_runs[0], slowed, "--results", empty)
     assert code == 1
+    assert {row["noise_source"] for row in report["cases"]} == {"default"}
     assert [name for name, verdict in verdicts(report).items() if verdict == "slower"] == [case]
     row = next(row for row in report["cases"] if row["case"] == case)
     assert row["ratio"] == pytest.approx(1.3)
     # Copies are shown in GB/s, higher is better: 30% more time is 1/1.3 of the bandwidth.
     assert row["metric"] == "gbps" and row["metric_ratio"] == pytest.approx(1 / 1.3)
     assert row["ci_low"] > 1.05 and row["p_value"] < 0.002
-    table = cli("compare", copy_runs[0], slowed)  # once as a user runs it, in a fresh process
+    table = cli("compare", copy_runs[0], slowed, "--results", empty)  # once as a user runs it, in a fresh process
     assert table.returncode == 1 and "slower" in table.stdout and "x0.769" in table.stdout
 
 
@@ -145,7 +148,7 @@ def test_foreign_pytest_benchmark_suite(foreign_runs: list[Path], tmp_path: Path
     # Inject a slowdown into one case and drop another from the candidate: flagged, and listed.
     data = inject(load(foreign_runs[1]), "test_sorted", 1.3)
     data["benchmarks"] = [bench for bench in data["benchmarks"] if bench["name"] != "test_sum[200]"]
-    code, report = compare_json(foreign_runs[1], write_json(data, tmp_path / "slowed.json"))
+    code, report = compare_json(foreign_runs[1], write_json(data, tmp_path / "slowed.json"), "--results", tmp_path)
     assert code == 1
     assert verdicts(report) == {"test_sum[2000]": "same", "test_sorted": "slower"}
     assert report["unmatched"] == [

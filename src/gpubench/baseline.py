@@ -32,21 +32,28 @@ DEFAULT_BASELINE_RUNS = 7
 def flagged_cases(results_dir: str | os.PathLike) -> set[tuple[str, str]]:
     """(run id, case) pairs a nightly judged slower, from ``<results>/nightly/*/verdicts.json``;
     a night whose slowdowns were accepted (``accept_night``) flags nothing."""
-    flagged = set()
+    return {key for key, mark in night_marks(results_dir).items() if mark != "accepted"}
+
+
+def night_marks(results_dir: str | os.PathLike) -> dict[tuple[str, str], str]:
+    """What the nightly made of each (run id, case) it judged slower: ``"regression"`` (slower
+    again in the confirmation rerun, or not rerun), ``"transient"`` (not slower in the rerun) or
+    ``"accepted"`` (the night was accepted as the new normal)."""
+    marks = {}
     for path in sorted((Path(results_dir) / NIGHTLY_DIR).glob(f"*/{VERDICTS_FILE}")):
-        if (path.parent / ACCEPTED_FILE).exists():
-            continue
+        accepted = (path.parent / ACCEPTED_FILE).exists()
         try:
             data = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as error:
             raise StoreError(f"{path}: unreadable nightly verdicts ({error})") from None
         try:
-            flagged |= {
-                (str(data["run_id"]), str(case["case"])) for case in data["cases"] if case["verdict"] == "slower"
-            }
+            for case in data["cases"]:
+                if case["verdict"] == "slower":
+                    mark = "accepted" if accepted else "transient" if case.get("confirmed") is False else "regression"
+                    marks[str(data["run_id"]), str(case["case"])] = mark
         except (KeyError, TypeError, AttributeError):
             raise StoreError(f"{path}: not a nightly verdicts file (run_id, cases with case and verdict)") from None
-    return flagged
+    return marks
 
 
 def accept_night(results_dir: str | os.PathLike, run_id: str) -> list[str]:

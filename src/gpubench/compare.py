@@ -7,24 +7,25 @@ from those times, so ``slower`` means less GB/s or TFLOP/s):
 
 * ``centre``: the median of the baseline runs' medians; ``ratio`` = candidate median / centre.
 * ``allowance`` (log scale): the noise a change must clear on top of the threshold, the larger
-  of ``NOISE_FACTOR`` x the largest excursion of a baseline run's median from the centre
-  (between-run noise; needs two runs or more) and half the interquartile range of the samples
-  of the more scattered side (within-run noise: a change smaller than a run's own typical
-  scatter is not resolved, whatever the p-value says).
+  of ``NOISE_FACTOR`` x the between-run noise and half the interquartile range of the samples
+  of the more scattered side (within-run noise). Between-run noise is the largest excursion of
+  a baseline run's median from the centre when there are two baseline runs or more; with one,
+  it is a ``NoisePrior``: the store's history of the case on this machine
+  (``history_noise.py``) or, failing that, ``DEFAULT_BETWEEN_RUN_NOISE``.
 * ``detectable`` = (1 + threshold) x exp(allowance) - 1: the smallest slowdown that can be called.
-* ``noisy`` when the allowance exceeds the threshold itself (the case cannot resolve it), when
-  fewer baseline runs than required are at hand, or when there are no raw samples to test:
-  reported with ``detectable``, never as slower or faster.
 * ``slower`` when the candidate median exceeds the centre by more than ``detectable`` and the
   Mann-Whitney U test of the candidate's samples against the pooled baseline samples gives
-  p < ``alpha`` (0.002, as asv); ``faster`` the mirror image; otherwise ``same``.
+  p < ``alpha`` (0.002, as asv), however large the allowance; ``faster`` the mirror image.
+* ``noisy`` when the change is beyond the threshold but not called (inside the noise band, or
+  not significant), when fewer baseline runs than required are at hand, or when there are no
+  raw samples to test: reported with ``detectable``. ``same`` otherwise.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -37,6 +38,9 @@ from gpubench.threshold import parse_threshold  # noqa: F401  (re-exported: the 
 ALPHA = 0.002
 DEFAULT_THRESHOLD = 0.05
 NOISE_FACTOR = 2.0
+# Between-run noise assumed for a case that one baseline run cannot measure and the store has
+# no history of: a run median 5% off its level (x NOISE_FACTOR: detectable ~16% at 5%).
+DEFAULT_BETWEEN_RUN_NOISE = 0.05
 VERDICTS = ("slower", "faster", "same", "noisy")
 
 # The figure a case is shown by comes from its suite (``gpubench.suites.headline_metric``). All
@@ -82,6 +86,19 @@ class RunSample:
 
 
 @dataclass(frozen=True)
+class NoisePrior:
+    """Between-run noise of a case from outside the comparison (log scale, in the units of the
+    largest excursion of a baseline run from the centre), and where it came from."""
+
+    between: float
+    source: str  # "store history" or "default"
+    runs: int = 0  # history runs it was estimated from
+
+
+DEFAULT_PRIOR = NoisePrior(math.log1p(DEFAULT_BETWEEN_RUN_NOISE), "default")
+
+
+@dataclass(frozen=True)
 class Judgement:
     verdict: str
     ratio: float  # candidate median time / centre of the baseline medians (> 1: slower)
@@ -93,6 +110,7 @@ class Judgement:
     spread: float  # between-run: max / min of the baseline run medians - 1 (nan for one run)
     detectable: float  # smallest slowdown (fraction) this case could be called slower for
     note: str = ""
+    noise_source: str = "baseline runs"  # between-run noise: "baseline runs", "store history", "default"
 
 
 def judge(
@@ -102,15 +120,21 @@ def judge(
     alpha: float = ALPHA,
     noise_factor: float = NOISE_FACTOR,
     min_runs: int = 1,
+    prior: NoisePrior | None = None,
 ) -> Judgement:
-    """The verdict for one case, see the module docstring."""
+    """The verdict for one case, see the module docstring. ``prior``: the between-run noise to
+    assume when there is one baseline run (default: ``DEFAULT_PRIOR``)."""
     if not baseline:
         raise ValueError("judge needs at least one baseline run")
     medians = np.array([run.median_s for run in baseline], dtype=float)
     centre = float(np.median(medians))
     ratio = candidate.median_s / centre
-    spread = float(medians.max() / medians.min() - 1) if len(medians) > 1 else math.nan
-    between = float(np.abs(np.log(medians / centre)).max()) if len(medians) > 1 else 0.0
+    if len(medians) > 1:
+        spread = float(medians.max() / medians.min() - 1)
+        between, source = float(np.abs(np.log(medians / centre)).max()), "baseline runs"
+    else:
+        prior = prior or DEFAULT_PRIOR
+        spread, between, source = math.nan, prior.between, prior.source
 
     pooled = [value for run in baseline for value in (run.samples_s or ())]
     if pooled and candidate.samples_s:
@@ -129,23 +153,23 @@ def judge(
 
     def result(verdict: str, note: str = "") -> Judgement:
         return Judgement(
-            verdict, ratio, ci_low, ci_high, p_value, len(baseline), centre, spread, detectable, note
+            verdict, ratio, ci_low, ci_high, p_value, len(baseline), centre, spread, detectable, note, source
         )  # fmt: skip
 
     if len(baseline) < min_runs:
         return result("noisy", f"only {len(baseline)} baseline run(s); {min_runs} needed to weigh between-run noise")
     if math.isnan(p_value):
         return result("noisy", "no raw samples to test (pytest-benchmark stats.data missing)")
-    if allowance > math.log1p(threshold):
-        why = "between-run" if noise_factor * between >= within else "within-run"
-        note = f"{why} noise exceeds the threshold"
-        if significant and abs(shift) > margin:
-            note += "; changed beyond even that noise: rerun to confirm"
-        return result("noisy", note)
     if significant and shift > margin:
         return result("slower")
     if significant and shift < -margin:
         return result("faster")
+    if abs(shift) > math.log1p(threshold):
+        if abs(shift) > margin:
+            return result("noisy", f"moved {ratio - 1:+.1%} but not significantly (p = {p_value:.2g})")
+        why = "between-run" if noise_factor * between >= within else "within-run"
+        band = f"{ratio - 1:+.1%} is inside the {why} noise band: detectable from {detectable:.1%}"
+        return result("noisy", band + (f" ({source})" if why == "between-run" else ""))
     return result("same")
 
 
@@ -243,8 +267,12 @@ def compare_frames(
     alpha: float = ALPHA,
     noise_factor: float = NOISE_FACTOR,
     min_runs: int = 1,
+    priors: Mapping[tuple[str, str], NoisePrior] | None = None,
 ) -> Comparison:
-    """Judge every case of ``candidate`` (one run) against ``baseline`` (one run or several)."""
+    """Judge every case of ``candidate`` (one run) against ``baseline`` (one run or several).
+
+    ``priors``: per (suite, case), the between-run noise to assume where a case has one
+    baseline run (``history_noise.noise_priors``); ``DEFAULT_PRIOR`` for the others."""
     candidate_runs = candidate["run_id"].astype(str).unique() if len(candidate) else []
     if len(candidate_runs) != 1:
         raise ValueError(f"the candidate must be one run, got {len(candidate_runs)}")
@@ -260,8 +288,9 @@ def compare_frames(
         base_ok = base[base["status"] == "ok"] if len(base) else base
         cand_ok = cand[cand["status"] == "ok"] if len(cand) else cand
         if len(base_ok) and len(cand_ok):
+            prior = (priors or {}).get(key)
             comparison.cases.append(
-                _compare_case(suite, case, base_ok, cand_ok.iloc[0], threshold, alpha, noise_factor, min_runs)
+                _compare_case(suite, case, base_ok, cand_ok.iloc[0], threshold, alpha, noise_factor, min_runs, prior)
             )
         elif len(base_ok) or len(cand_ok):
             other = cand if len(base_ok) else base
@@ -283,9 +312,10 @@ def _compare_case(
     alpha: float,
     noise_factor: float,
     min_runs: int,
+    prior: NoisePrior | None,
 ) -> CaseComparison:
     runs = [run_sample(row) for _, row in base.iterrows()]
-    judgement = judge(runs, run_sample(cand), threshold, alpha, noise_factor, min_runs)
+    judgement = judge(runs, run_sample(cand), threshold, alpha, noise_factor, min_runs, prior)
     metric = headline_metric(base, cand)
     if metric == "median_s":
         base_value, cand_value = judgement.centre_s, run_sample(cand).median_s

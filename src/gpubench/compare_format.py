@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import asdict
 
 from gpubench import markdown_text, strict_json, text_table
-from gpubench.compare import UNITS, CaseComparison, Comparison
+from gpubench.compare import DEFAULT_BETWEEN_RUN_NOISE, UNITS, CaseComparison, Comparison
 
 FORMATS = ("table", "markdown", "json")
 HEADINGS = ("case", "baseline", "candidate", "ratio", "CI", "p", "runs", "spread", "detect", "verdict", "note")
@@ -42,9 +42,7 @@ def header(comparison: Comparison, markdown: bool = False) -> list[str]:
         f"Mann-Whitney U p < {comparison.alpha:g} on raw samples; ratio = candidate / baseline of the figure shown",
     ]
     if len(runs) == 1:
-        lines.append(
-            f"{mark}one baseline run: between-run noise is not weighed (give several baseline runs, or use nightly)"
-        )
+        lines.append(f"{mark}one baseline run: between-run noise from {noise_sources(comparison)}")
     if comparison.env:
         lines.append(f"{mark}environment differences (baseline -> candidate):")
         width = max(len(diff.key) for diff in comparison.env)
@@ -52,6 +50,17 @@ def header(comparison: Comparison, markdown: bool = False) -> list[str]:
     else:
         lines.append(f"{mark}environment: no difference in versions, GPU, driver or host")
     return lines
+
+
+def noise_sources(comparison: Comparison) -> str:
+    """Where the between-run noise of a one-baseline comparison came from, case counts."""
+    counts = Counter(case.judgement.noise_source for case in comparison.cases)
+    words = {
+        "store history": "the store's history of the case on this machine",
+        "default": f"the default {DEFAULT_BETWEEN_RUN_NOISE:.0%} (no history in the store)",
+    }
+    parts = [f"{words.get(source, source)}: {count} case(s)" for source, count in counts.items()]
+    return "; ".join(parts) + " (give several baseline runs to measure it)"
 
 
 def footer(comparison: Comparison, markdown: bool = False) -> list[str]:

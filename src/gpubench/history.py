@@ -42,20 +42,21 @@ def case_history(frame: pd.DataFrame, pattern: str | None = None) -> pd.DataFram
             "q3_s": rows["q3_s"].astype(float) if "q3_s" in rows else math.nan,
         }
     )
-    metrics, values, lows, highs = [], [], [], []
-    for index, row in rows.iterrows():
-        metric = suites.headline_metric(str(row["suite"]), row.dropna().index)
-        value = float(row[metric])
-        median, q1, q3 = out.at[index, "median_s"], out.at[index, "q1_s"], out.at[index, "q3_s"]
-        if metric == "median_s":
-            low, high = q1, q3
-        else:  # a rate derived from the time: its band is the time's band, inverted
-            low, high = value * median / q3, value * median / q1
-        metrics.append(metric)
-        values.append(value)
-        lows.append(low)
-        highs.append(high)
-    out["metric"], out["value"], out["low"], out["high"] = metrics, values, lows, highs
+    # The headline figure: each suite's (suites.headline_candidates), else the median time.
+    metric = pd.Series("median_s", index=rows.index, dtype=object)
+    value = out["median_s"].astype(float).copy()
+    for suite_name, index in rows.groupby("suite", sort=False).groups.items():
+        for name in reversed(suites.headline_candidates(str(suite_name))):
+            if name in rows:
+                has = rows.loc[index, name].notna().to_numpy(dtype=bool)
+                chosen = index[has]
+                metric[chosen] = name
+                value[chosen] = rows.loc[chosen, name].astype(float)
+    timed = (metric == "median_s").to_numpy()
+    # A rate derived from the time: its band is the time's band, inverted.
+    low = (value * out["median_s"] / out["q3_s"]).where(~timed, out["q1_s"])
+    high = (value * out["median_s"] / out["q1_s"]).where(~timed, out["q3_s"])
+    out["metric"], out["value"], out["low"], out["high"] = metric, value, low, high
     # Cases in the order the suites list them (sizes ascending), not alphabetically.
     out["order"] = out.groupby(["suite", "case"], sort=False).ngroup()
     out = out.sort_values(["machine", "order", "started_at"], kind="stable", ignore_index=True)

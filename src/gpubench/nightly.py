@@ -8,6 +8,7 @@
    regression: a load burst or a cold cache lasts one measurement, a regression lasts.
 4. ``<results>/nightly/<run id>/``: ``report.html`` (self-contained), ``report.md``, PNGs and
    ``verdicts.json``; cases judged slower there (confirmed or not) never serve as baseline.
+   The report lists the change points of this machine's history (``changepoints``), newest first.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from gpubench.baseline import (
     VERDICTS_FILE,
     baseline_depth,
     flagged_cases,
+    night_marks,
     select_baseline,
 )
+from gpubench.changepoints import ChangePoint, ChangePointsUnavailable, change_points
+from gpubench.changepoints.text import describe
 from gpubench.compare import DEFAULT_THRESHOLD, CaseComparison, Comparison, compare_frames, machine_key
 from gpubench.compare_format import format_value
 from gpubench.history import case_history, plot_history
@@ -40,6 +44,7 @@ from gpubench.suites import unjudged_suites
 from gpubench.tables import summary
 
 MIN_BASELINE_RUNS = 3
+REPORTED_CHANGE_POINTS = 50  # the newest; `gpubench history` lists them all
 # What pytest's -k accepts as one name; a test id with other characters reruns its whole suite.
 _K_SAFE = re.compile(r"[\w\[\]\-.:+/]+")
 
@@ -57,6 +62,8 @@ class Night:
     transients: list[CaseComparison] = field(default_factory=list)
     report_dir: Path | None = None
     lines: list[str] = field(default_factory=list)
+    change_points: list[ChangePoint] | None = None  # None: not computed (see change_points_note)
+    change_points_note: str = ""
 
 
 def nightly(
@@ -91,8 +98,22 @@ def nightly(
     if night.rerun_id and night.confirmation is not None:
         rerun_dir = results / NIGHTLY_DIR / night.rerun_id
         write_verdicts(rerun_dir, night.rerun_id, night, night.confirmation, confirmation_of=night.run_id)
+    night.change_points, night.change_points_note = machine_change_points(store, candidate, night.machine, results)
     write_night_report(night, store, candidate, outcome, baseline_runs, threshold, min_runs)
     return night
+
+
+def machine_change_points(
+    store: pd.DataFrame, candidate: pd.DataFrame, machine: str, results: Path
+) -> tuple[list[ChangePoint] | None, str]:
+    """Change points of this run's cases in the machine's history; (None, why) without ruptures."""
+    measured = set(candidate.loc[candidate["status"] == "ok", "case"])
+    rows = store[(machine_key(store) == machine) & store["case"].isin(measured)]
+    try:
+        return change_points(rows, night_marks(results), results), ""
+    except ChangePointsUnavailable as error:
+        print(f"gpubench: {error}", flush=True)
+        return None, str(error)
 
 
 def rerun_cases(cases: list[CaseComparison], candidate: pd.DataFrame, profile, results, benchmarks) -> str:
@@ -225,6 +246,7 @@ def write_night_report(
         report.heading(f"History on {night.machine}")
         for path in plot_history(history, out, highlight_run=night.run_id):
             report.image(path, "median per run with IQR bars; this run in red")
+    _change_point_section(report, night)
     report.heading("This run")
     for path in outcome.plots:
         report.image(path, path.name)
@@ -235,6 +257,27 @@ def write_night_report(
         reasons = Counter(skipped["skip_reason"].astype(str))
         report.bullets([f"{count} case(s): {reason}" for reason, count in reasons.items()])
     return report.write(out)
+
+
+def _change_point_section(report: Report, night: Night) -> None:
+    report.heading(f"Change points on {night.machine}")
+    if night.change_points is None:
+        report.paragraph(night.change_points_note)
+        return
+    newest = sorted(night.change_points, key=lambda point: (point.started_at, point.run_id), reverse=True)
+    report.paragraph(
+        "Runs where a case's level shifted (e-divisive: size and permutation-test confidence; what changed in the "
+        "fingerprint within one run of it; the commit range, not a cause). Newest first"
+        + (
+            f"; the {REPORTED_CHANGE_POINTS} newest of {len(newest)}, all in `gpubench history`."
+            if len(newest) > REPORTED_CHANGE_POINTS
+            else "."
+        )
+    )
+    if newest:
+        report.bullets([describe(point) for point in newest[:REPORTED_CHANGE_POINTS]])
+    else:
+        report.paragraph("None: every case of this run held its level over this machine's history.")
 
 
 def _confirmation_rows(night: Night) -> list[list[str]]:

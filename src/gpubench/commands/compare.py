@@ -1,7 +1,9 @@
 """gpubench compare: judge a candidate run against a baseline run (or several), case by case.
 
 Each side is a pytest-benchmark JSON file (from gpubench or any other pytest-benchmark suite) or
-a run id in the results store. Exit status: 0 nothing slower, 1 something slower, 2 bad input.
+a run id in the results store. With one baseline run, each case's between-run noise comes from
+the store's history of that case on the candidate's machine, else from a stated default.
+Exit status: 0 nothing slower, 1 something slower, 2 bad input.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import pandas as pd
 
 from gpubench.compare import DEFAULT_THRESHOLD, compare_frames, parse_threshold
 from gpubench.compare_format import FORMATS, render
+from gpubench.history_noise import noise_priors
 from gpubench.store import StoreError, frame_from_json, load_json, read_results
 
 NAME = "compare"
@@ -41,7 +44,8 @@ def main(args: argparse.Namespace) -> int:
     if len(runs) < len(args.baseline):
         raise StoreError("the same baseline run was given twice")
     candidate = load_side(args.candidate, Path(args.results))
-    comparison = compare_frames(baseline, candidate, threshold)
+    priors = history_priors(Path(args.results), candidate) if len(runs) == 1 else None
+    comparison = compare_frames(baseline, candidate, threshold, priors=priors)
     if not comparison.cases:
         unmatched = len(comparison.unmatched)
         raise StoreError(
@@ -49,6 +53,15 @@ def main(args: argparse.Namespace) -> int:
         )
     print(render(comparison, args.format))
     return 1 if comparison.slower else 0
+
+
+def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
+    """Between-run noise per case from the store, if there is a readable one (else: the default)."""
+    try:
+        store = read_results(results)
+    except StoreError:
+        return {}
+    return noise_priors(store, candidate)
 
 
 def load_side(spec: str, results: Path) -> pd.DataFrame:

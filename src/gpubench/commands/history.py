@@ -1,12 +1,22 @@
-"""gpubench history: every stored run of each case, per machine, as a table and PNG trends."""
+"""gpubench history: every stored run of each case, per machine: a table (or JSON), the change
+points of each case's level, and PNG trends."""
 
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gpubench import strict_json
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 NAME = "history"
-HELP = "per-case trend over all stored runs, grouped by machine (GPU model and host), plotted"
+HELP = "per-case trend over all stored runs, grouped by machine (GPU model and host): change points, plots"
+FORMATS = ("table", "json")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,9 +25,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--results", default="results", help="results store directory (default: results/)")
     parser.add_argument("--out", help="where the PNGs go (default: <results>/history/)")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench.baseline import night_marks
+    from gpubench.changepoints import ChangePointsUnavailable, change_points
+    from gpubench.changepoints.text import lines
     from gpubench.history import case_history, plot_history, summary
     from gpubench.store import StoreError, read_results
 
@@ -27,8 +41,47 @@ def main(args: argparse.Namespace) -> int:
     history = case_history(frame, args.case)
     if history.empty:
         raise StoreError(f"no measured case matches {args.case!r} in {args.results}")
-    print(summary(history))
+    matched = frame[frame["run_id"].isin(set(history["run_id"])) & frame["case"].isin(set(history["case"]))]
+    try:
+        points, unavailable = change_points(matched, night_marks(args.results), args.results), None
+    except ChangePointsUnavailable as error:
+        points, unavailable = None, str(error)
     out = Path(args.out) if args.out else Path(args.results) / "history"
-    for path in plot_history(history, out):
-        print(path)
+    plots = plot_history(history, out)
+    if args.format == "json":
+        document = {
+            "change_points": None if points is None else [point.as_dict() for point in points],
+            "cases": _case_rows(history),
+            "plots": [str(path) for path in plots],
+        }
+        if unavailable:
+            document["change_points_unavailable"] = unavailable
+        print(strict_json.dumps(document))
+    else:
+        print(summary(history))
+        print()
+        print("\n".join(lines(points)) if points is not None else f"# {unavailable}")
+        for path in plots:
+            print(path)
+    if unavailable:
+        print(f"gpubench: {unavailable}", file=sys.stderr)
     return 0
+
+
+def _case_rows(history: pd.DataFrame) -> list[dict]:
+    """Per machine and case: runs, headline metric, first, last, min and max of its figure."""
+    rows = []
+    for (machine, suite, case), group in history.groupby(["machine", "suite", "case"], sort=False):
+        values = group["value"].astype(float)
+        figures = {"first": values.iloc[0], "last": values.iloc[-1], "min": values.min(), "max": values.max()}
+        rows.append(
+            {
+                "machine": machine,
+                "suite": suite,
+                "case": case,
+                "runs": len(group),
+                "metric": str(group["metric"].iloc[-1]),
+                **{key: float(value) if math.isfinite(value) else None for key, value in figures.items()},
+            }
+        )
+    return rows

@@ -116,9 +116,13 @@ def headline_metric(suite_name: str, available: Iterable[str]) -> str:
     the first of ``GENERIC_HEADLINES`` available, else ``median_s``.
     """
     have = set(available)
+    return next((metric for metric in headline_candidates(suite_name) if metric in have), "median_s")
+
+
+def headline_candidates(suite_name: str) -> tuple[str, ...]:
+    """The metrics a case of ``suite_name`` may be shown by, in order of preference (then ``median_s``)."""
     suite = SUITES.get(suite_name)
-    candidates = (suite.headline,) if suite else GENERIC_HEADLINES
-    return next((metric for metric in candidates if metric in have), "median_s")
+    return (suite.headline,) if suite else GENERIC_HEADLINES
 
 
 def unjudged_suites() -> frozenset[str]:

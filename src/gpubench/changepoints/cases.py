@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
+from gpubench import suites
 from gpubench.changepoints.attribute import EnvironmentChange, commit_range, environment_changes
 from gpubench.changepoints.cache import Cache, case_key
 from gpubench.changepoints.detect import ALPHA, MIN_EFFECT, find_shifts
-from gpubench.compare import HEADLINE_METRICS, case_keys, higher_is_better, machine_key
+from gpubench.compare import case_keys, higher_is_better, machine_key
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ def change_points(
 
 def _case_change_points(machine, key, runs, run_marks, min_effect, alpha) -> list[ChangePoint]:
     medians = runs["median_s"].to_numpy(dtype=float)
-    metric = next((m for m in HEADLINE_METRICS if m in runs and runs[m].notna().all()), "median_s")
+    complete = [column for column in runs if runs[column].notna().all()]
+    metric = suites.headline_metric(key[0], complete)
     points = []
     for shift in find_shifts(medians, min_effect, alpha):
         i = shift.index

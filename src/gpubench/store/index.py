@@ -2,7 +2,8 @@
 
 ``<results>/index/runs.parquet`` holds, per file in ``runs/``: its name and stamp (size and
 modification time), run id, start time, machine key, GPU, host, profile, suites, case counts,
-the id of its column schema, and the problem that keeps it out of reads (if any). The run files
+its environment (``machine.ENVIRONMENT_COLUMNS``, as JSON), the id of its column schema, and
+the problem that keeps it out of reads (if any). The run files
 stay the source of truth; the index is a cache. Every read lists ``runs/`` (names and stamps,
 no file opened), keeps the rows whose file is unchanged, drops the rows of files that are gone,
 and opens only the new or changed files: a run written by another node, by an older gpubench or
@@ -29,12 +30,12 @@ import pyarrow.parquet as pq
 
 from gpubench.store.admit import NewerSchema, problem
 from gpubench.store.location import FileStamp, Location, locate
-from gpubench.store.machine import machine_key
+from gpubench.store.machine import ENVIRONMENT_COLUMNS, machine_key
 from gpubench.store.schema import StoreError
 
 INDEX_DIR = "index"
 INDEX_FILE = "runs.parquet"
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 COLUMNS = (
     "file",
     "size",
@@ -48,6 +49,7 @@ COLUMNS = (
     "suites",
     "cases",
     "measured",
+    "environment",
     "schema_id",
     "problem",
 )
@@ -132,6 +134,7 @@ def _index_file(location: Location, name: str, stamp: FileStamp) -> tuple[dict, 
         suites=",".join(suites),
         cases=len(frame),
         measured=int((frame["status"] == "ok").sum()),
+        environment=json.dumps({key: _text(first.get(key)) for key in ENVIRONMENT_COLUMNS if key in frame}),
         schema_id=_schema_id(schema),
         problem=None,
     )

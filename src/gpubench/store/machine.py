@@ -6,6 +6,25 @@ from __future__ import annotations
 import pandas as pd
 
 MACHINE_COLUMNS = ("gpu_name", "hostname")
+# The setup a run was measured under (same on every row of a run): what makes runs of one
+# machine, or machines of one model, comparable. The index keeps them per run.
+ENVIRONMENT_COLUMNS = (
+    "torch_version",
+    "cuda_version",
+    "cudnn_version",
+    "nccl_version",
+    "driver_version",
+    "cuda_driver_version",
+    "gpu_count",
+    "pcie_gen_current",
+    "pcie_width_current",
+    "cpu_model",
+    "cpu_count",
+    "platform",
+    "python_version",
+    "torch_num_threads",
+    "git_commit",
+)
 
 
 def machine_key(frame: pd.DataFrame) -> pd.Series:

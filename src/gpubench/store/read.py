@@ -112,9 +112,11 @@ def read_files(
 
 def list_runs(results_dir: str | os.PathLike) -> pd.DataFrame:
     """One row per stored run, oldest first: id, start time, profile, host, GPU, machine key,
-    suites (comma-separated) and case count. Read from the index: no run file is opened."""
+    suites (comma-separated), case count and environment (JSON). Read from the index: no run
+    file is opened."""
     runs = run_index(results_dir).runs
-    out = runs[["run_id", "started_at", "profile", "hostname", "gpu_name", "machine", "suites", "cases"]]
+    columns = ["run_id", "started_at", "profile", "hostname", "gpu_name", "machine", "suites", "cases", "environment"]
+    out = runs[columns]
     return out.reset_index(drop=True)
 
 

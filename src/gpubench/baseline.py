@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.compute as pc
 
-from gpubench.compare import machine_key
-from gpubench.store import StoreError
+from gpubench.store import StoreError, machine_key, read_results, run_index
+from gpubench.store.read import read_files, select_runs
 
 NIGHTLY_DIR = "nightly"
 VERDICTS_FILE = "verdicts.json"
@@ -25,11 +27,16 @@ ACCEPTED_FILE = "accepted.json"
 DEFAULT_BASELINE_RUNS = 7
 
 
-def flagged_cases(results_dir: str | os.PathLike) -> set[tuple[str, str]]:
-    """(run id, case) pairs a nightly judged slower, from ``<results>/nightly/*/verdicts.json``;
-    a night whose slowdowns were accepted (``accept_night``) flags nothing."""
+def flagged_cases(results_dir: str | os.PathLike, runs: Iterable[str] | None = None) -> set[tuple[str, str]]:
+    """(run id, case) pairs a nightly judged slower, from ``<results>/nightly/*/verdicts.json``
+    (only ``runs``' verdicts when given); a night whose slowdowns were accepted flags nothing."""
     flagged = set()
-    for path in sorted((Path(results_dir) / NIGHTLY_DIR).glob(f"*/{VERDICTS_FILE}")):
+    nightly = Path(results_dir) / NIGHTLY_DIR
+    if runs is None:
+        paths = sorted(nightly.glob(f"*/{VERDICTS_FILE}"))
+    else:
+        paths = [path for run in sorted(set(runs)) if (path := nightly / run / VERDICTS_FILE).is_file()]
+    for path in paths:
         if (path.parent / ACCEPTED_FILE).exists():
             continue
         try:
@@ -89,6 +96,54 @@ def select_baseline(
         pool = pool[keep]
     pool = pool.sort_values(["started_at", "run_id"], kind="stable")
     return pool.groupby(["suite", "case"], sort=False).tail(n_runs).reset_index(drop=True)
+
+
+def load_baseline(
+    results_dir: str | os.PathLike,
+    candidate_run: str,
+    n_runs: int = DEFAULT_BASELINE_RUNS,
+    before_only: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(candidate rows, baseline rows): ``select_baseline`` over the store, reading only what it needs.
+
+    The runs index names the machine's other runs; one narrow scan (keys only, measured rows of
+    the candidate's cases) finds, per case, its newest runs; only the nightly verdicts of those
+    runs are read (a flagged pair is dropped and the next run taken); then only the chosen runs'
+    rows are read whole and handed to ``select_baseline``, which picks exactly what it would
+    pick from the whole store.
+    """
+    if n_runs < 1:
+        raise ValueError(f"--baseline-runs must be at least 1, got {n_runs}")
+    index = run_index(results_dir)
+    candidate = read_results(results_dir, candidate_run)
+    entry = index.runs[index.runs["run_id"] == candidate_run].iloc[0]
+    runs = select_runs(index)
+    runs = runs[(runs["machine"] == entry["machine"]) & (runs["run_id"] != candidate_run)]
+    if before_only:
+        runs = runs[runs["started_at"] < entry["started_at"]]
+    cases = set(candidate["case"].astype(str))
+    keys = read_files(index, runs, ["run_id", "started_at", "suite", "case"], _measured(cases))
+    keys = keys.sort_values(["started_at", "run_id"], kind="stable")
+    checked: set[str] = set()
+    flagged: set[tuple[str, str]] = set()
+    while True:
+        pairs = zip(keys["run_id"].astype(str), keys["case"].astype(str), strict=True)
+        usable = keys[pd.Series([pair not in flagged for pair in pairs], index=keys.index, dtype=bool)]
+        chosen = usable.groupby(["suite", "case"], sort=False).tail(n_runs)
+        unchecked = set(chosen["run_id"].astype(str)) - checked
+        if not unchecked:
+            break
+        flagged |= flagged_cases(results_dir, unchecked)
+        checked |= unchecked
+    chosen_runs = runs[runs["run_id"].isin(set(chosen["run_id"].astype(str)))]
+    pool = read_files(index, chosen_runs, None, _measured(cases))
+    store = pd.concat([frame for frame in (pool, candidate) if len(frame)], ignore_index=True)
+    baseline = select_baseline(store, candidate_run, n_runs, flagged, before_only)
+    return candidate, baseline
+
+
+def _measured(cases: set[str]) -> pc.Expression:
+    return (pc.field("status") == "ok") & pc.field("case").isin(sorted(cases))
 
 
 def baseline_depth(baseline: pd.DataFrame) -> tuple[int, int]:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from gpubench.significance import mann_whitney, ratio_interval
+from gpubench.store.machine import machine_key  # noqa: F401  (re-exported: one rule, in the store)
 
 ALPHA = 0.002
 DEFAULT_THRESHOLD = 0.05
@@ -337,13 +338,6 @@ def env_differences(baseline: pd.DataFrame, candidate: pd.DataFrame) -> list[Env
     return differences
 
 
-def machine_key(frame: pd.DataFrame) -> pd.Series:
-    """The machine a row was measured on: GPU model and host (``no GPU @ host`` without one)."""
-    gpu = frame["gpu_name"].astype("string") if "gpu_name" in frame else pd.Series(pd.NA, index=frame.index)
-    host = frame["hostname"].astype("string") if "hostname" in frame else pd.Series(pd.NA, index=frame.index)
-    return gpu.fillna("no GPU").astype(str) + " @ " + host.fillna("unknown host").astype(str)
-
-
 def case_keys(frame: pd.DataFrame) -> pd.Series:
     """(suite, case) per row; a case name repeated within one run falls back to its fullname."""
     keys = list(zip(frame["suite"].astype(str), frame["case"].astype(str), strict=True))
@@ -355,13 +349,19 @@ def case_keys(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(keys, index=frame.index)
 
 
+# What judging a case reads of its rows. Slicing only these keeps the per-case split cheap: row
+# indexing over a store's ~160 nullable columns cost seconds at a few thousand rows.
+_JUDGED_COLUMNS = ("run_id", "suite", "case", "status", "skip_reason", "median_s", "samples_s", *HEADLINE_METRICS)
+
+
 def _by_case(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     if frame.empty:
         return {}
-    groups: dict[tuple[str, str], list] = {}
-    for index, key in zip(frame.index, case_keys(frame), strict=True):
-        groups.setdefault(key, []).append(index)
-    return {key: frame.loc[indices] for key, indices in groups.items()}
+    narrow = frame[[column for column in _JUDGED_COLUMNS if column in frame]].reset_index(drop=True)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for position, key in enumerate(case_keys(frame)):
+        groups.setdefault(key, []).append(position)
+    return {key: narrow.take(positions) for key, positions in groups.items()}
 
 
 def _skip_reason(rows: pd.DataFrame) -> str:

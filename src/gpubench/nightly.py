@@ -26,12 +26,11 @@ from gpubench.baseline import (
     NIGHTLY_DIR,
     VERDICTS_FILE,
     baseline_depth,
-    flagged_cases,
-    select_baseline,
+    load_baseline,
 )
 from gpubench.compare import DEFAULT_THRESHOLD, CaseComparison, Comparison, compare_frames, machine_key
 from gpubench.compare_format import format_value
-from gpubench.history import case_history, plot_history
+from gpubench.history import HISTORY_COLUMNS, case_history, plot_history
 from gpubench.pipeline import Outcome, run_suites
 from gpubench.report import Report, plot_verdicts, verdict_table
 from gpubench.store import read_results
@@ -70,10 +69,8 @@ def nightly(
 ) -> Night:
     outcome = run_suites(profile, suites, results, benchmarks, pytest_args)
     print(outcome.report, flush=True)
-    store = read_results(results)
-    candidate = store[store["run_id"] == outcome.run_id]
+    candidate, baseline = load_baseline(results, outcome.run_id, baseline_runs)
     machine = str(machine_key(candidate).iloc[0])
-    baseline = select_baseline(store, outcome.run_id, baseline_runs, flagged_cases(results))
     night = Night(outcome.run_id, machine, "pass", 0)
     if not baseline.empty:
         night.comparison = compare_frames(baseline, candidate, threshold, min_runs=min_runs)
@@ -88,6 +85,8 @@ def nightly(
     if night.rerun_id and night.confirmation is not None:
         rerun_dir = results / NIGHTLY_DIR / night.rerun_id
         write_verdicts(rerun_dir, night.rerun_id, night, night.confirmation, confirmation_of=night.run_id)
+    measured = set(candidate.loc[candidate["status"] == "ok", "case"].astype(str))
+    store = read_results(results, machine=machine, cases=measured, columns=HISTORY_COLUMNS)  # the report's history
     write_night_report(night, store, candidate, outcome, baseline_runs, threshold, min_runs)
     return night
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
-from gpubench.compare import HEADLINE_METRICS, UNITS, higher_is_better, machine_key
+from gpubench.compare import HEADLINE_METRICS, UNITS, machine_key
 
-PANELS_PER_FIGURE = 24
-COLUMNS = 4
+# What ``case_history`` reads of the store (pass as ``read_results(columns=...)``).
+HISTORY_COLUMNS = ("median_s", "q1_s", "q3_s", "gpu_name", "hostname", *HEADLINE_METRICS)
 
 
 def case_history(frame: pd.DataFrame, pattern: str | None = None) -> pd.DataFrame:
@@ -40,20 +41,17 @@ def case_history(frame: pd.DataFrame, pattern: str | None = None) -> pd.DataFram
             "q3_s": rows["q3_s"].astype(float) if "q3_s" in rows else math.nan,
         }
     )
-    metrics, values, lows, highs = [], [], [], []
-    for index, row in rows.iterrows():
-        metric = next((m for m in HEADLINE_METRICS if m in rows and pd.notna(row[m])), "median_s")
-        value = float(row[metric])
-        median, q1, q3 = out.at[index, "median_s"], out.at[index, "q1_s"], out.at[index, "q3_s"]
-        if metric == "median_s":
-            low, high = q1, q3
-        else:  # a rate derived from the time: its band is the time's band, inverted
-            low, high = value * median / q3, value * median / q1
-        metrics.append(metric)
-        values.append(value)
-        lows.append(low)
-        highs.append(high)
-    out["metric"], out["value"], out["low"], out["high"] = metrics, values, lows, highs
+    # The headline figure per row: the first metric of HEADLINE_METRICS it has, else the time.
+    metric = pd.Series("median_s", index=rows.index, dtype=object)
+    value = out["median_s"].copy()
+    for name in reversed([m for m in HEADLINE_METRICS if m in rows]):
+        has = rows[name].notna().to_numpy(dtype=bool)
+        metric[has] = name
+        value[has] = rows[name].astype(float)[has]
+    timed = metric == "median_s"  # a rate derived from the time: its band is the time's, inverted
+    out["metric"], out["value"] = metric, value
+    out["low"] = out["q1_s"].where(timed, value * out["median_s"] / out["q3_s"])
+    out["high"] = out["q3_s"].where(timed, value * out["median_s"] / out["q1_s"])
     # Cases in the order the suites list them (sizes ascending), not alphabetically.
     out["order"] = out.groupby(["suite", "case"], sort=False).ngroup()
     out = out.sort_values(["machine", "order", "started_at"], kind="stable", ignore_index=True)
@@ -108,60 +106,13 @@ def plot_history(
     out_dir: str | os.PathLike,
     highlight_run: str | None = None,
     prefix: str = "history",
+    change_points: Iterable[Any] | None = None,
+    environment: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """PNG small multiples, one panel per case, per machine (paged); ``highlight_run`` in red."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for machine, rows in history.groupby("machine", sort=False):
-        cases = list(dict.fromkeys(zip(rows["suite"], rows["case"], strict=True)))
-        pages = [cases[i : i + PANELS_PER_FIGURE] for i in range(0, len(cases), PANELS_PER_FIGURE)]
-        for number, page in enumerate(pages, start=1):
-            name = f"{prefix}_{slug(machine)}" + (f"_{number}" if len(pages) > 1 else "") + ".png"
-            written.append(_plot_page(rows, page, machine, out / name, highlight_run, number, len(pages)))
-    return written
+    """PNGs, one per suite per machine (see ``gpubench.plots.history``); ``highlight_run`` in red."""
+    from gpubench.plots.history import plot_history as figures  # matplotlib only when drawing
 
-
-def _plot_page(rows, page, machine, path, highlight_run, number, pages) -> Path:
-    columns = min(COLUMNS, len(page))
-    lines = math.ceil(len(page) / columns)
-    # A bare Figure, not pyplot: no global backend switch (notebooks keep theirs), no window.
-    fig = Figure(figsize=(4.2 * columns, 3.0 * lines + 0.8))
-    axes = fig.subplots(lines, columns, squeeze=False)
-    for ax, (suite, case) in zip(axes.flat, page, strict=False):  # more axes than cases
-        group = rows[(rows["suite"] == suite) & (rows["case"] == case)]
-        metric = group["metric"].iloc[-1]
-        scale = _scale(metric)
-        x = range(len(group))
-        values = group["value"] / scale
-        ax.errorbar(
-            x,
-            values,
-            yerr=[values - group["low"] / scale, group["high"] / scale - values],
-            marker="o",
-            markersize=3,
-            linewidth=1,
-            capsize=2,
-            color="tab:blue",
-        )
-        if highlight_run is not None:
-            here = [i for i, run in enumerate(group["run_id"]) if run == highlight_run]
-            ax.plot(here, values.iloc[here], "o", color="tab:red", markersize=7, label="this run")
-        ax.axhline(values.median(), color="grey", linewidth=0.8, linestyle=":")
-        ax.set_title(short_case(case), fontsize=8)
-        better = "higher is better" if metric != "median_s" and higher_is_better(metric) else "lower is better"
-        ax.set_ylabel(f"{unit_of(metric)} ({better})", fontsize=7)
-        ax.tick_params(labelsize=7)
-        ax.set_xticks(list(x))
-        ax.set_xticklabels(_run_labels(group["started_at"]), rotation=60, fontsize=6)
-        ax.grid(True, alpha=0.3)
-    for ax in list(axes.flat)[len(page) :]:
-        ax.axis("off")
-    title = f"History per case on {machine} (median per run, IQR bars, dotted: median of runs)"
-    fig.suptitle(title + (f", page {number}/{pages}" if pages > 1 else ""), fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    return path
+    return figures(history, out_dir, highlight_run, prefix, change_points=change_points, environment=environment)
 
 
 def unit_of(metric: str) -> str:
@@ -189,12 +140,3 @@ def short_case(case: str) -> str:
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", text).strip("_")[:80]
-
-
-def _run_labels(stamps: pd.Series) -> list[str]:
-    """Run start times as tick labels, with seconds only when minutes do not tell runs apart."""
-    times = [pd.Timestamp(stamp) for stamp in stamps]
-    labels = [time.strftime("%m-%d %H:%M") for time in times]
-    if len(set(labels)) < len(labels):
-        labels = [time.strftime("%d %H:%M:%S") for time in times]
-    return labels

@@ -8,6 +8,7 @@ COMMANDS = (
     "doctor",
     "compare",
     "history",
+    "fleet",
     "nightly",
     "allreduce",
 )

@@ -70,7 +70,9 @@ def build(store: Path, runs: int, machines: int, seed: int) -> None:
     template = template_run()
     rng = np.random.default_rng(seed)
     (store / "runs").mkdir(parents=True, exist_ok=True)
-    start = np.datetime64("2026-01-01T02:00:00", "us")
+    # One run a night, the last one last night: a store as it stands today.
+    today = np.datetime64(time.strftime("%Y-%m-%d"), "D")
+    start = (today - np.timedelta64(-(-runs // machines), "D")).astype("datetime64[us]") + np.timedelta64(2, "h")
     cases = template.column("case").to_pylist()
     step = np.array([case.startswith(STEP_CASES) for case in cases])
     started = time.perf_counter()

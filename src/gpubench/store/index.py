@@ -53,6 +53,8 @@ COLUMNS = (
     "schema_id",
     "problem",
 )
+WARN_AT_MOST = 10
+READABLE = 0o644  # mkstemp makes files private; the index is for every reader of the store
 _WARNED: set[tuple[str, str]] = set()
 
 
@@ -173,6 +175,7 @@ def _save(location: Location, frame: pd.DataFrame, schemas: dict[str, pa.Schema]
             os.close(handle)
             try:
                 pq.write_table(table, temporary)
+                os.chmod(temporary, READABLE)
                 os.replace(temporary, os.path.join(folder, INDEX_FILE))
             finally:
                 if os.path.exists(temporary):
@@ -210,12 +213,17 @@ def _schema_id(schema: pa.Schema) -> str:
 
 
 def _warn(location: Location, bad: pd.DataFrame) -> None:
-    """Name each bad file once per process: ``gpubench: warning: skipped runs/X: why``."""
-    for file, why in zip(bad["file"], bad["problem"], strict=True):
-        key = (location.root, str(file))
-        if key not in _WARNED:
-            _WARNED.add(key)
+    """Name each bad file once per process: ``gpubench: warning: skipped runs/X: why`` (the first
+    ``WARN_AT_MOST``, then one line counting the rest)."""
+    fresh = [(file, why) for file, why in zip(bad["file"], bad["problem"], strict=True)
+             if (location.root, str(file)) not in _WARNED]  # fmt: skip
+    for number, (file, why) in enumerate(fresh):
+        _WARNED.add((location.root, str(file)))
+        if number < WARN_AT_MOST:
             print(f"gpubench: warning: skipped {location.join('runs', str(file))}: {why}", file=sys.stderr)
+    if len(fresh) > WARN_AT_MOST:
+        more = len(fresh) - WARN_AT_MOST
+        print(f"gpubench: warning: skipped {more} more bad run file(s) in {location.runs}", file=sys.stderr)
 
 
 def _text(value) -> str | None:

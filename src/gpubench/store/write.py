@@ -22,6 +22,8 @@ import pandas as pd
 from gpubench.store.location import Location, locate
 from gpubench.store.schema import RUNS_DIR, StoreError
 
+READABLE = 0o644
+
 
 def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path | str:
     """Write one run's rows as a new parquet file, atomically; never overwrite a stored run."""
@@ -43,6 +45,7 @@ def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path | str
     os.close(handle)
     try:
         frame.to_parquet(temporary, index=False)
+        os.chmod(temporary, READABLE)  # mkstemp makes it private; a store is shared
         _link_once(temporary, target)
     except FileExistsError:
         raise StoreError(f"run {run_id} is already in {results_dir}; nothing written") from None

@@ -357,11 +357,23 @@ _JUDGED_COLUMNS = ("run_id", "suite", "case", "status", "skip_reason", "median_s
 def _by_case(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
     if frame.empty:
         return {}
-    narrow = frame[[column for column in _JUDGED_COLUMNS if column in frame]].reset_index(drop=True)
+    narrow = _plain(frame[[column for column in _JUDGED_COLUMNS if column in frame]])
     groups: dict[tuple[str, str], list[int]] = {}
     for position, key in enumerate(case_keys(frame)):
         groups.setdefault(key, []).append(position)
     return {key: narrow.take(positions) for key, positions in groups.items()}
+
+
+def _plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as float64 (NaN for missing), the rest as objects (None): two numpy blocks, which
+    pandas slices in microseconds, where nullable columns cost one array operation each."""
+    columns = {}
+    for name, column in frame.items():
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            columns[name] = column.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            columns[name] = column.to_numpy(dtype=object, na_value=None)
+    return pd.DataFrame(columns)
 
 
 def _skip_reason(rows: pd.DataFrame) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from gpubench.env import fingerprint
-
 NAME = "env"
 HELP = "print the environment fingerprint (versions, GPUs, PCIe links, host, commit)"
 
@@ -16,6 +14,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench.env import fingerprint  # torch: only when this command runs, not at every CLI start
+
     env = fingerprint()
     if args.json:
         print(json.dumps(env, indent=2, default=str))

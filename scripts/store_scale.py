@@ -11,7 +11,7 @@ per-sample noise (1%), rates inversely; from 70% of the way on, the pageable hos
 change). Each run gets a nightly ``verdicts.json`` (every case ``same``), as a year of
 nightlies leaves. ``measure`` times each operation as a user meets it, in a fresh process
 (``gpubench ...`` through ``python -m gpubench.cli``; the nightly's judging step as the nightly
-composes it), ``--repeat`` times, and prints the median and the machine's load. ``--src`` runs
+composes it), ``--repeat`` times, and prints the median wall and CPU time and the machine's load. ``--src`` runs
 another checkout's code (``main`` for the figures before a change). Timings on a shared
 machine are noisy: compare medians measured under similar load.
 """
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -139,31 +140,40 @@ def measure(store: Path, repeat: int, src: Path, only: list[str] | None = None) 
         "plot the latest run": [*gpubench, "plot", *results, "--out", str(scratch / "plot")],
     }
     print(f"store {store}: {len(runs)} runs; code from {src}; load before: {os.getloadavg()}")
-    warm = _timed([*gpubench, "compare", baselines[-1], candidate, *results], env)  # builds the index once
-    print(f"  first read (builds the index if the code has one): {warm:.2f} s")
+    wall, cpu = _timed([*gpubench, "compare", baselines[-1], candidate, *results], env)  # builds the index once
+    print(f"  first read (builds the index if the code has one): {wall:.2f} s wall, {cpu:.2f} s CPU")
     for name, command in operations.items():
         if only and not any(part in name for part in only):
             continue
-        times = []
+        walls, cpus = [], []
         for _ in range(repeat):
-            times.append(_timed(command, env, name))
+            wall, cpu = _timed(command, env, name)
+            walls.append(wall)
+            cpus.append(cpu)
             if name == "ingest one run":
                 _remove_ingested(store, document)
-            if times[-1] > SLOW:  # one timing of a minute or more says enough
+            if wall > SLOW:  # one timing of a minute or more says enough
                 break
-        spread = ", ".join(f"{value:.2f}" for value in times)
-        print(f"  {name:<34} median {statistics.median(times):7.2f} s   ({spread})", flush=True)
+        spread = ", ".join(f"{value:.2f}" for value in walls)
+        print(
+            f"  {name:<34} median {statistics.median(walls):7.2f} s wall ({spread}), "
+            f"{statistics.median(cpus):7.2f} s CPU; load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
     print(f"load after: {os.getloadavg()}")
     shutil.rmtree(scratch)
 
 
-def _timed(command: list[str], env: dict[str, str], name: str = "") -> float:
+def _timed(command: list[str], env: dict[str, str], name: str = "") -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of ``command``; CPU time says more on a loaded machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{name or command}: exit {done.returncode}\n{done.stderr[-2000:]}")
-    return elapsed
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _ingest_document(scratch: Path) -> Path:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 
-from gpubench.doctor import collect, count, diagnose, exit_code, judge_run, load_readings, sort_findings
 from gpubench.store import latest_run_id, read_results
 
 NAME = "doctor"
@@ -25,6 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    # torch (NVML, CUDA readings): imported when the doctor runs, not at every CLI start.
+    from gpubench.doctor import collect, count, diagnose, exit_code, judge_run, load_readings, sort_findings
+
     readings = load_readings(args.readings) if args.readings else collect(load=not args.no_load)
     findings = diagnose(readings)
     run_id = None

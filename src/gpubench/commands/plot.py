@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gpubench.plots import plot_run
 from gpubench.store import latest_run_id, read_results
 
 NAME = "plot"
@@ -19,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench.plots import plot_run  # matplotlib: when drawing, not at every CLI start
+
     run_id = args.run or latest_run_id(args.results)
     out = Path(args.out) if args.out else Path(args.results) / "plots" / run_id
     for path in plot_run(read_results(args.results, run_id), out) or []:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from store_runs import COMMITTED, REPO, copy_run
 
+import gpubench.baseline as baseline_module
 from gpubench import store
 from gpubench.baseline import flagged_cases, load_baseline, select_baseline
 from gpubench.history import HISTORY_COLUMNS, case_history
@@ -121,3 +122,26 @@ def test_commands_that_read_the_store_do_not_import_torch():
                           env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+def test_baseline_reads_only_the_runs_it_chooses(tmp_path, monkeypatch):
+    case = "copy[direction=h2h,host_memory=pageable,bytes=4096]"
+    for day in range(1, 13):
+        store.write_run(copy_run(f"night-{day:02d}", f"2026-11-{day:02d}T02:00:00", seed=day), tmp_path)
+    folder = tmp_path / "nightly" / "night-10"
+    folder.mkdir(parents=True)
+    verdicts = {"run_id": "night-10", "cases": [{"case": case, "verdict": "slower"}]}
+    (folder / "verdicts.json").write_text(json.dumps(verdicts))
+
+    read = []
+    real = baseline_module.read_files
+
+    def spy(index, runs, columns=None, rows=None):
+        read.append(set(runs["run_id"]))
+        return real(index, runs, columns, rows)
+
+    monkeypatch.setattr(baseline_module, "read_files", spy)
+    _, baseline = load_baseline(tmp_path, "night-12", 3)
+    # night-11, -10, -9 for every case; night-10 judged the 4 KiB case slower, so night-08 stands in.
+    assert read == [{"night-11", "night-10", "night-09", "night-08"}]
+    assert set(baseline.loc[baseline["case"] == case, "run_id"]) == {"night-11", "night-09", "night-08"}

@@ -106,11 +106,11 @@ def load_baseline(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(candidate rows, baseline rows): ``select_baseline`` over the store, reading only what it needs.
 
-    The runs index names the machine's other runs; one narrow scan (keys only, measured rows of
-    the candidate's cases) finds, per case, its newest runs; only the nightly verdicts of those
-    runs are read (a flagged pair is dropped and the next run taken); then only the chosen runs'
-    rows are read whole and handed to ``select_baseline``, which picks exactly what it would
-    pick from the whole store.
+    The runs index knows each run's machine and the cases it measured: walking the machine's
+    runs newest first, each case of the candidate takes runs until it has ``n_runs``. Only the
+    chosen runs' nightly verdicts are read (a flagged case takes the next run instead), then
+    only the chosen runs' rows, which ``select_baseline`` gets: it picks from them exactly what
+    it would pick from the whole store.
     """
     if n_runs < 1:
         raise ValueError(f"--baseline-runs must be at least 1, got {n_runs}")
@@ -121,29 +121,28 @@ def load_baseline(
     runs = runs[(runs["machine"] == entry["machine"]) & (runs["run_id"] != candidate_run)]
     if before_only:
         runs = runs[runs["started_at"] < entry["started_at"]]
-    cases = set(candidate["case"].astype(str))
-    keys = read_files(index, runs, ["run_id", "started_at", "suite", "case"], _measured(cases))
-    keys = keys.sort_values(["started_at", "run_id"], kind="stable")
-    checked: set[str] = set()
+    wanted = set(zip(candidate["suite"].astype(object), candidate["case"].astype(object), strict=True))
+    needed = dict.fromkeys(wanted, n_runs)
+    chosen: list[str] = []
     flagged: set[tuple[str, str]] = set()
-    while True:
-        pairs = zip(keys["run_id"].astype(str), keys["case"].astype(str), strict=True)
-        usable = keys[pd.Series([pair not in flagged for pair in pairs], index=keys.index, dtype=bool)]
-        chosen = usable.groupby(["suite", "case"], sort=False).tail(n_runs)
-        unchecked = set(chosen["run_id"].astype(str)) - checked
-        if not unchecked:
+    for run_id, measured_id in zip(runs["run_id"][::-1], runs["measured_id"][::-1], strict=True):
+        keys = [key for key in index.measured[measured_id] if needed.get(key)]
+        if not keys:
+            continue
+        run_flags = flagged_cases(results_dir, [run_id])
+        usable = [key for key in keys if (run_id, key[1]) not in run_flags]
+        flagged |= run_flags
+        for key in usable:
+            needed[key] -= 1
+        if usable:
+            chosen.append(run_id)
+        if not any(needed.values()):
             break
-        flagged |= flagged_cases(results_dir, unchecked)
-        checked |= unchecked
-    chosen_runs = runs[runs["run_id"].isin(set(chosen["run_id"].astype(str)))]
-    pool = read_files(index, chosen_runs, None, _measured(cases))
+    cases = sorted({case for _, case in wanted})
+    rows = (pc.field("status") == "ok") & pc.field("case").isin(cases)
+    pool = read_files(index, runs[runs["run_id"].isin(set(chosen))], None, rows)
     store = pd.concat([frame for frame in (pool, candidate) if len(frame)], ignore_index=True)
-    baseline = select_baseline(store, candidate_run, n_runs, flagged, before_only)
-    return candidate, baseline
-
-
-def _measured(cases: set[str]) -> pc.Expression:
-    return (pc.field("status") == "ok") & pc.field("case").isin(sorted(cases))
+    return candidate, select_baseline(store, candidate_run, n_runs, flagged, before_only)
 
 
 def baseline_depth(baseline: pd.DataFrame) -> tuple[int, int]:

@@ -372,7 +372,7 @@ def _plain(frame: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
             columns[name] = column.to_numpy(dtype=float, na_value=np.nan)
         else:
-            columns[name] = column.to_numpy(dtype=object, na_value=None)
+            columns[name] = pd.Series(column.to_numpy(dtype=object, na_value=None), dtype=object)  # not "str"
     return pd.DataFrame(columns)
 
 

@@ -23,10 +23,12 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from gpubench.compare import HEADLINE_METRICS, higher_is_better
 from gpubench.store import StoreError, machine_key, run_index
@@ -113,24 +115,29 @@ def latest_figures(
     results_dir: str | os.PathLike, suites: list[str] | None = None, case_regex: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows, runs): per machine and case, the row of the machine's latest run that measured it;
-    and the index rows of the runs those rows come from."""
-    import pyarrow.compute as pc
-
+    and the index rows of those runs. The index names the runs; only they are read."""
     index = run_index(results_dir)
     runs = select_runs(index)
-    if suites:
-        runs = runs[[bool(set(str(text).split(",")) & set(suites)) for text in runs["suites"]]]
+    pattern = re.compile(case_regex) if case_regex else None
+    latest: dict[tuple[str, str, str], str] = {}  # (machine, suite, case) -> run id
+    for run_id, machine, measured_id in zip(runs["run_id"][::-1], runs["machine"][::-1], runs["measured_id"][::-1],
+                                            strict=True):  # fmt: skip
+        for suite, case in index.measured[measured_id]:
+            if (suites and suite not in suites) or (pattern and not pattern.search(case)):
+                continue
+            latest.setdefault((machine, suite, case), run_id)
+    chosen = runs[runs["run_id"].isin(set(latest.values()))]
     rows = pc.field("status") == "ok"
     if suites:
         rows = rows & pc.field("suite").isin(sorted(set(suites)))
-    if case_regex:
-        rows = rows & pc.match_substring_regex(pc.field("case"), case_regex)
-    frame = read_files(index, runs, READ_COLUMNS, rows)
+    frame = read_files(index, chosen, READ_COLUMNS, rows)
     if frame.empty:
-        return frame, runs.iloc[:0]
+        return frame, chosen
     frame["machine"] = machine_key(frame)
-    latest = frame.groupby(["machine", "suite", "case"], sort=False).tail(1).reset_index(drop=True)
-    return latest, runs[runs["run_id"].isin(set(latest["run_id"]))]
+    keys = zip(frame["machine"], frame["suite"].astype(object), frame["case"].astype(object), frame["run_id"],
+               strict=True)  # fmt: skip
+    keep = [latest.get((machine, suite, case)) == run_id for machine, suite, case, run_id in keys]
+    return frame[pd.Series(keep, index=frame.index, dtype=bool)].reset_index(drop=True), chosen
 
 
 def judge_fleet(

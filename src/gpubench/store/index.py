@@ -2,8 +2,9 @@
 
 ``<results>/index/runs.parquet`` holds, per file in ``runs/``: its name and stamp (size and
 modification time), run id, start time, machine key, GPU, host, profile, suites, case counts,
-its environment (``machine.ENVIRONMENT_COLUMNS``, as JSON), the id of its column schema, and
-the problem that keeps it out of reads (if any). The run files
+its environment (``machine.ENVIRONMENT_COLUMNS``, as JSON), the id of its column schema, the
+id of the set of (suite, case) it measured (runs share few such sets; the sets and schemas sit
+in the file's metadata), and the problem that keeps it out of reads (if any). The run files
 stay the source of truth; the index is a cache. Every read lists ``runs/`` (names and stamps,
 no file opened), keeps the rows whose file is unchanged, drops the rows of files that are gone,
 and opens only the new or changed files: a run written by another node, by an older gpubench or
@@ -35,7 +36,7 @@ from gpubench.store.schema import StoreError
 
 INDEX_DIR = "index"
 INDEX_FILE = "runs.parquet"
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 COLUMNS = (
     "file",
     "size",
@@ -51,6 +52,7 @@ COLUMNS = (
     "measured",
     "environment",
     "schema_id",
+    "measured_id",
     "problem",
 )
 WARN_AT_MOST = 10
@@ -61,12 +63,14 @@ _WARNED: set[tuple[str, str]] = set()
 @dataclass
 class RunIndex:
     """The index of one store: ``runs`` (good run files, oldest first), ``bad`` (files left out
-    with their problem) and ``schemas`` (schema id -> arrow schema of the run files)."""
+    with their problem), ``schemas`` (schema id -> arrow schema of the run files) and
+    ``measured`` (measured id -> the (suite, case) pairs a run measured; runs share few sets)."""
 
     location: Location
     runs: pd.DataFrame
     bad: pd.DataFrame
     schemas: dict[str, pa.Schema]
+    measured: dict[str, frozenset[tuple[str, str]]]
 
     def path_of(self, file: str) -> str:
         return self.location.join("runs", file)
@@ -76,17 +80,18 @@ def run_index(results_dir: str | os.PathLike | Location) -> RunIndex:
     """The store's index, brought up to date with ``runs/`` (and saved when it changed)."""
     location = results_dir if isinstance(results_dir, Location) else locate(results_dir)
     files = location.run_files()
-    cached, schemas = _load(location)
+    cached, schemas, measured = _load(location)
     stamps = {name: (stamp.size, stamp.modified) for name, stamp in files.items()}
     keep = [stamps.get(file) == (size, modified) for file, size, modified in _triples(cached)]
     kept = cached[keep] if len(cached) else cached
     new = sorted(set(files) - set(kept["file"]))
     if new or len(kept) != len(cached):
-        rows = _index_files(location, {name: files[name] for name in new}, schemas)
+        rows = _index_files(location, {name: files[name] for name in new}, schemas, measured)
         frame = pd.concat([frame for frame in (kept, rows) if len(frame)], ignore_index=True) if new else kept
         frame = _ordered(frame if len(frame) else _empty())
         schemas = {key: schemas[key] for key in set(frame["schema_id"].dropna())}
-        _save(location, frame, schemas)
+        measured = {key: measured[key] for key in set(frame["measured_id"].dropna())}
+        _save(location, frame, schemas, measured)
         cached = frame
     newer = cached[cached["problem"].astype(str).str.startswith("newer:")]
     if len(newer):
@@ -94,21 +99,24 @@ def run_index(results_dir: str | os.PathLike | Location) -> RunIndex:
     bad = cached[cached["problem"].notna()]
     _warn(location, bad)
     runs = cached[cached["problem"].isna()].reset_index(drop=True)
-    return RunIndex(location, runs, bad.reset_index(drop=True), schemas)
+    return RunIndex(location, runs, bad.reset_index(drop=True), schemas, measured)
 
 
-def _index_files(location: Location, files: dict[str, FileStamp], schemas: dict[str, pa.Schema]) -> pd.DataFrame:
+def _index_files(
+    location: Location, files: dict[str, FileStamp], schemas: dict[str, pa.Schema], measured: dict[str, frozenset]
+) -> pd.DataFrame:
     if not files:
         return _empty()
     with ThreadPoolExecutor(max_workers=min(8, len(files))) as pool:
         entries = list(pool.map(lambda item: _index_file(location, *item), files.items()))
-    for _, schema in entries:
+    for row, schema, pairs in entries:
         if schema is not None:
-            schemas.setdefault(_schema_id(schema), schema)
-    return pd.DataFrame([row for row, _ in entries], columns=list(COLUMNS))
+            schemas.setdefault(row["schema_id"], schema)
+            measured.setdefault(row["measured_id"], pairs)
+    return pd.DataFrame([row for row, _, _ in entries], columns=list(COLUMNS))
 
 
-def _index_file(location: Location, name: str, stamp: FileStamp) -> tuple[dict, pa.Schema | None]:
+def _index_file(location: Location, name: str, stamp: FileStamp) -> tuple[dict, pa.Schema | None, frozenset]:
     """One file's index row: read it whole once, check it, note what choosing runs needs."""
     path = location.join("runs", name)
     row: dict = {"file": name, "size": stamp.size, "modified": stamp.modified}
@@ -117,14 +125,16 @@ def _index_file(location: Location, name: str, stamp: FileStamp) -> tuple[dict, 
         schema = table.schema.remove_metadata()
         frame = table.to_pandas()
     except Exception as error:  # anything pyarrow raises on a file that is not parquet
-        return {**row, "problem": f"unreadable parquet ({_one_line(error)})"}, None
+        return {**row, "problem": f"unreadable parquet ({_one_line(error)})"}, None, frozenset()
     try:
         why = problem(frame, path)
     except NewerSchema as error:
-        return {**row, "problem": f"newer:{error}"}, None
+        return {**row, "problem": f"newer:{error}"}, None, frozenset()
     if why:
-        return {**row, "problem": why}, None
+        return {**row, "problem": why}, None, frozenset()
     first = frame.iloc[0]
+    ok = frame[frame["status"] == "ok"]
+    pairs = frozenset(zip(ok["suite"].astype(str).tolist(), ok["case"].astype(str).tolist(), strict=True))
     suites = sorted({str(suite) for suite in frame["suite"].dropna()})
     row.update(
         run_id=str(first["run_id"]),
@@ -138,34 +148,45 @@ def _index_file(location: Location, name: str, stamp: FileStamp) -> tuple[dict, 
         measured=int((frame["status"] == "ok").sum()),
         environment=json.dumps({key: _text(first.get(key)) for key in ENVIRONMENT_COLUMNS if key in frame}),
         schema_id=_schema_id(schema),
+        measured_id=_measured_id(pairs),
         problem=None,
     )
-    return row, schema
+    return row, schema, pairs
 
 
-def _load(location: Location) -> tuple[pd.DataFrame, dict[str, pa.Schema]]:
+def _load(location: Location) -> tuple[pd.DataFrame, dict[str, pa.Schema], dict[str, frozenset]]:
     path = location.join(INDEX_DIR, INDEX_FILE)
     try:
         table = pq.read_table(io.BytesIO(location.read_bytes(path)))
         meta = table.schema.metadata or {}
         if json.loads(meta.get(b"gpubench.index_version", b"0")) != INDEX_VERSION:
-            return _empty(), {}
+            return _empty(), {}, {}
         encoded = json.loads(meta[b"gpubench.schemas"])
         schemas = {key: pa.ipc.read_schema(pa.py_buffer(base64.b64decode(value))) for key, value in encoded.items()}
+        sets = json.loads(meta[b"gpubench.measured"])
+        measured = {key: frozenset((suite, case) for suite, case in pairs) for key, pairs in sets.items()}
         frame = table.to_pandas()
     except Exception:  # no index yet, or one this version cannot read: rebuilt from runs/
-        return _empty(), {}
-    if list(frame.columns) != list(COLUMNS) or not set(frame["schema_id"].dropna()) <= set(schemas):
-        return _empty(), {}
-    return frame, schemas
+        return _empty(), {}, {}
+    complete = set(frame["schema_id"].dropna()) <= set(schemas) and set(frame["measured_id"].dropna()) <= set(measured)
+    if list(frame.columns) != list(COLUMNS) or not complete:
+        return _empty(), {}, {}
+    return frame, schemas, measured
 
 
-def _save(location: Location, frame: pd.DataFrame, schemas: dict[str, pa.Schema]) -> None:
+def _save(
+    location: Location, frame: pd.DataFrame, schemas: dict[str, pa.Schema], measured: dict[str, frozenset]
+) -> None:
     """Write the index atomically; a store this reader cannot write keeps its old index."""
     encoded = {key: base64.b64encode(schema.serialize().to_pybytes()).decode() for key, schema in schemas.items()}
+    sets = {key: sorted(pairs) for key, pairs in measured.items()}
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata(
-        {"gpubench.index_version": json.dumps(INDEX_VERSION), "gpubench.schemas": json.dumps(encoded)}
+        {
+            "gpubench.index_version": json.dumps(INDEX_VERSION),
+            "gpubench.schemas": json.dumps(encoded),
+            "gpubench.measured": json.dumps(sets),
+        }
     )
     folder = location.join(INDEX_DIR)
     try:
@@ -206,6 +227,10 @@ def _triples(frame: pd.DataFrame):
     if frame.empty:
         return []
     return zip(frame["file"], frame["size"].astype(int), frame["modified"].astype(str), strict=True)
+
+
+def _measured_id(pairs: frozenset[tuple[str, str]]) -> str:
+    return hashlib.sha256(json.dumps(sorted(pairs)).encode()).hexdigest()[:16]
 
 
 def _schema_id(schema: pa.Schema) -> str:

@@ -71,6 +71,9 @@ def read_results(
     suites = None if suites is None else sorted(set(suites))
     if suites is not None:
         runs = runs[[bool(set(_suites(text)) & set(suites)) for text in runs["suites"]]]
+    if status == "ok" and (cases is not None or case_regex is not None):
+        cases = None if cases is None else set(cases)
+        runs = _measuring(index, runs, cases, case_regex)
     rows = _row_filter(suites, cases, case_regex, status)
     return read_files(index, runs, columns, rows)
 
@@ -140,6 +143,21 @@ def case_pattern_regex(pattern: str) -> str:
 def _after_read(frame: pd.DataFrame) -> pd.DataFrame:
     """Per-run post-processing of every row read (e.g. quartiles recomputed for old runs): here."""
     return frame
+
+
+def _measuring(index: RunIndex, runs: pd.DataFrame, cases: set[str] | None, case_regex: str | None) -> pd.DataFrame:
+    """The runs that measured one of the cases asked for (by the index; no file opened)."""
+    try:
+        pattern = re.compile(case_regex) if case_regex is not None else None
+    except re.error:  # an RE2 pattern Python does not take: no preselection, the scan filters
+        return runs
+    answers: dict[str, bool] = {}
+    for measured_id in set(runs["measured_id"]):
+        names = {case for _, case in index.measured[measured_id]}
+        answers[measured_id] = any(
+            (cases is None or name in cases) and (pattern is None or pattern.search(name)) for name in names
+        )
+    return runs[runs["measured_id"].map(answers).astype(bool)]
 
 
 def _row_filter(

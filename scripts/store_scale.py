@@ -138,6 +138,7 @@ def measure(store: Path, repeat: int, src: Path, only: list[str] | None = None) 
         "history of one case": [*gpubench, "history", "--case", ONE_CASE, *results, "--out", str(scratch / "h1")],
         "history of every case": [*gpubench, "history", *results, "--out", str(scratch / "hall")],
         "plot the latest run": [*gpubench, "plot", *results, "--out", str(scratch / "plot")],
+        "fleet (every machine's latest)": [*gpubench, "fleet", *results, "--out", str(scratch / "fleet")],
     }
     print(f"store {store}: {len(runs)} runs; code from {src}; load before: {os.getloadavg()}")
     wall, cpu = _timed([*gpubench, "compare", baselines[-1], candidate, *results], env)  # builds the index once

@@ -5,7 +5,8 @@ labels. A panel holds one case group (the cases that share their first parameter
 direction, a conv shape, a collective backend), each case drawn relative to its own median over
 the history, so cases of any size share the axis: the median per run as a line, the run's IQR
 as a band. Change points (from the verdicts' change-point detection: objects or dicts with
-``run_id``, ``started_at``, ``ratio`` and optionally ``case``) are marked on the case's line;
+``run_id``, ``started_at``, ``ratio`` and optionally ``case``) are marked on the case's line, or
+across the panel when they name no case;
 environment changes between consecutive runs (a new driver, torch, CUDA...) are labelled
 vertical lines. Reads only the ``case_history`` frame and the runs index, never the store.
 """
@@ -84,9 +85,9 @@ def _figure(rows, machine, suite, path, highlight_run, points, changes) -> Path:
     for ax in list(axes.flat)[len(groups) :]:
         ax.axis("off")
     fig.suptitle(
-        f"{suite} on {machine}: each case relative to its own median over {rows['run_id'].nunique()} runs "
-        "(line: median per run; band: IQR; triangles: change points; dashed: environment changes)",
-        fontsize=9,
+        f"{suite} on {machine}, {rows['run_id'].nunique()} runs: each case relative to its own median\n"
+        "line: median per run; band: IQR; triangle or dotted: change point; dashed: environment change",
+        fontsize=8,
     )
     fig.autofmt_xdate()
     fig.tight_layout()
@@ -103,7 +104,7 @@ def _panel(ax, rows, group, highlight_run, points, changes) -> None:
         (line,) = ax.plot(when, one["value"] / centre, linewidth=0.8, label=_short(case))
         ax.fill_between(when, one["low"] / centre, one["high"] / centre, color=line.get_color(), alpha=0.15, lw=0)
         for point in points:
-            if point["case"] in (None, case) and point["run_id"] in set(one["run_id"]):
+            if point["case"] == case and point["run_id"] in set(one["run_id"]):
                 y = float(one.loc[one["run_id"] == point["run_id"], "value"].iloc[0]) / centre
                 ax.plot([point["started_at"]], [y], "v", color="black", markersize=7)
                 ax.annotate(f"x{point['ratio']:.2f}", (point["started_at"], y), fontsize=6, xytext=(3, 4),
@@ -111,6 +112,12 @@ def _panel(ax, rows, group, highlight_run, points, changes) -> None:
         if highlight_run is not None and highlight_run in set(one["run_id"]):
             here = one[one["run_id"] == highlight_run]
             ax.plot(pd.to_datetime(here["started_at"]), here["value"] / centre, "o", color="tab:red", markersize=5)
+    for point in points:
+        if point["case"] is None and point["run_id"] in set(rows["run_id"]):  # a change of the whole run
+            ax.axvline(point["started_at"], color="black", linestyle=":", linewidth=1.0)
+            ax.annotate(f"x{point['ratio']:.2f}", (point["started_at"], 0), xycoords=("data", "axes fraction"),
+                        fontsize=6, xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    ax.set_ylim(*_limits(rows))
     for when, text in changes:
         ax.axvline(when, color="grey", linestyle="--", linewidth=0.8)
         ax.annotate(text, (when, 1), xycoords=("data", "axes fraction"), rotation=90, fontsize=5,
@@ -124,6 +131,16 @@ def _panel(ax, rows, group, highlight_run, points, changes) -> None:
     ax.grid(True, alpha=0.3)
     if len(cases) <= LEGEND_AT_MOST:
         ax.legend(fontsize=5, loc="best")
+
+
+def _limits(rows: pd.DataFrame) -> tuple[float, float]:
+    """Y limits from the median lines (1st to 99th percentile, padded): a case whose IQR is wide
+    must not flatten every other line of the panel; its band is clipped."""
+    centres = rows.groupby("case", sort=False)["value"].transform("median")
+    ratios = (rows["value"] / centres).dropna()
+    low, high = ratios.quantile(0.01), ratios.quantile(0.99)
+    pad = max(0.02, 0.15 * (high - low))
+    return float(low - pad), float(high + pad)
 
 
 def _point(point: Any) -> dict[str, Any]:

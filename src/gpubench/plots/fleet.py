@@ -33,7 +33,6 @@ def plot_fleet(fleet: Fleet, out_dir: str | os.PathLike) -> list[Path]:
             colours = ["tab:red" if s.outlier and s.slower else "tab:green" if s.outlier else "tab:blue" for s in mine]
             ax.scatter(x + rng.uniform(-0.25, 0.25, len(mine)), ratios, s=8, c=colours, alpha=0.7, linewidths=0)
         ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
-        ax.set_yscale("log")
         ax.set_xticks(range(len(machines)))
         ax.set_xticklabels([m.split(" @ ")[-1] for m in machines], rotation=45, ha="right", fontsize=7)
         ax.set_ylabel("time / peers' median (above 1: slower)", fontsize=8)

@@ -58,7 +58,7 @@ def read_results(
     """Stored rows as one DataFrame, oldest run first: every run, or those the filters keep.
 
     ``run_id``/``run_ids``: these runs (an unknown id is an error); ``machine``: runs of this
-    machine key (``compare.machine_key``); ``suites``, ``cases`` (exact names), ``case_regex``
+    machine key (``store.machine_key``); ``suites``, ``cases`` (exact names), ``case_regex``
     (RE2, searched), ``status`` (``ok``, ``skipped``): these rows; ``columns``: only these
     columns (plus run_id, started_at, suite, case, status), those no run has left out.
     """

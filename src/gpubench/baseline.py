@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.compute as pc
 
 from gpubench import strict_json
-from gpubench.compare import machine_key
 from gpubench.jsonfile import read_json
 from gpubench.safe_files import safe_folder, write_file
-from gpubench.store import StoreError
+from gpubench.store import StoreError, machine_key, read_results, run_index
+from gpubench.store.read import read_files, select_runs
 from gpubench.store.run_id import validate_run_id
 
 NIGHTLY_DIR = "nightly"
@@ -29,18 +31,23 @@ ACCEPTED_FILE = "accepted.json"
 DEFAULT_BASELINE_RUNS = 7
 
 
-def flagged_cases(results_dir: str | os.PathLike) -> set[tuple[str, str]]:
-    """(run id, case) pairs a nightly judged slower, from ``<results>/nightly/*/verdicts.json``;
-    a night whose slowdowns were accepted (``accept_night``) flags nothing."""
-    return {key for key, mark in night_marks(results_dir).items() if mark != "accepted"}
+def flagged_cases(results_dir: str | os.PathLike, runs: Iterable[str] | None = None) -> set[tuple[str, str]]:
+    """(run id, case) pairs a nightly judged slower, from ``<results>/nightly/*/verdicts.json``
+    (only ``runs``' verdicts when given); a night whose slowdowns were accepted flags nothing."""
+    return {key for key, mark in night_marks(results_dir, runs).items() if mark != "accepted"}
 
 
-def night_marks(results_dir: str | os.PathLike) -> dict[tuple[str, str], str]:
-    """What the nightly made of each (run id, case) it judged slower: ``"regression"`` (slower
-    again in the confirmation rerun, or not rerun), ``"transient"`` (not slower in the rerun) or
-    ``"accepted"`` (the night was accepted as the new normal)."""
+def night_marks(results_dir: str | os.PathLike, runs: Iterable[str] | None = None) -> dict[tuple[str, str], str]:
+    """What the nightly made of each (run id, case) it judged slower (only ``runs``' nights when
+    given): ``"regression"`` (slower again in the confirmation rerun, or not rerun), ``"transient"``
+    (not slower in the rerun) or ``"accepted"`` (the night was accepted as the new normal)."""
     marks = {}
-    for path in sorted((Path(results_dir) / NIGHTLY_DIR).glob(f"*/{VERDICTS_FILE}")):
+    nightly = Path(results_dir) / NIGHTLY_DIR
+    if runs is None:
+        paths = sorted(nightly.glob(f"*/{VERDICTS_FILE}"))
+    else:
+        paths = [path for run in sorted(set(runs)) if (path := nightly / run / VERDICTS_FILE).is_file()]
+    for path in paths:
         accepted = (path.parent / ACCEPTED_FILE).exists()
         try:
             data = json.loads(path.read_text())
@@ -103,6 +110,53 @@ def select_baseline(
         pool = pool[keep]
     pool = pool.sort_values(["started_at", "run_id"], kind="stable")
     return pool.groupby(["suite", "case"], sort=False).tail(n_runs).reset_index(drop=True)
+
+
+def load_baseline(
+    results_dir: str | os.PathLike,
+    candidate_run: str,
+    n_runs: int = DEFAULT_BASELINE_RUNS,
+    before_only: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(candidate rows, baseline rows): ``select_baseline`` over the store, reading only what it needs.
+
+    The runs index knows each run's machine and the cases it measured: walking the machine's
+    runs newest first, each case of the candidate takes runs until it has ``n_runs``. Only the
+    chosen runs' nightly verdicts are read (a flagged case takes the next run instead), then
+    only the chosen runs' rows, which ``select_baseline`` gets: it picks from them exactly what
+    it would pick from the whole store.
+    """
+    if n_runs < 1:
+        raise ValueError(f"--baseline-runs must be at least 1, got {n_runs}")
+    index = run_index(results_dir)
+    candidate = read_results(results_dir, candidate_run)
+    entry = index.runs[index.runs["run_id"] == candidate_run].iloc[0]
+    runs = select_runs(index)
+    runs = runs[(runs["machine"] == entry["machine"]) & (runs["run_id"] != candidate_run)]
+    if before_only:
+        runs = runs[runs["started_at"] < entry["started_at"]]
+    wanted = set(zip(candidate["suite"].astype(object), candidate["case"].astype(object), strict=True))
+    needed = dict.fromkeys(wanted, n_runs)
+    chosen: list[str] = []
+    flagged: set[tuple[str, str]] = set()
+    for run_id, measured_id in zip(runs["run_id"][::-1], runs["measured_id"][::-1], strict=True):
+        keys = [key for key in index.measured[measured_id] if needed.get(key)]
+        if not keys:
+            continue
+        run_flags = flagged_cases(results_dir, [run_id])
+        usable = [key for key in keys if (run_id, key[1]) not in run_flags]
+        flagged |= run_flags
+        for key in usable:
+            needed[key] -= 1
+        if usable:
+            chosen.append(run_id)
+        if not any(needed.values()):
+            break
+    cases = sorted({case for _, case in wanted})
+    rows = (pc.field("status") == "ok") & pc.field("case").isin(cases)
+    pool = read_files(index, runs[runs["run_id"].isin(set(chosen))], None, rows)
+    store = pd.concat([frame for frame in (pool, candidate) if len(frame)], ignore_index=True)
+    return candidate, select_baseline(store, candidate_run, n_runs, flagged, before_only)
 
 
 def baseline_depth(baseline: pd.DataFrame) -> tuple[int, int]:

@@ -10,17 +10,41 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from gpubench import suites
-from gpubench.compare import UNITS, higher_is_better, machine_key
-from gpubench.safe_files import save_figure
+from gpubench.compare import UNITS, machine_key
 
-PANELS_PER_FIGURE = 24
-COLUMNS = 4
+# What ``case_history`` reads of the store (pass as ``read_results(columns=...)``).
+# What history and change points read of each run: the figures, the machine key, and what the
+# fingerprint can attribute a shift to (changepoints.attribute.ATTRIBUTABLE) with the commit.
+HISTORY_COLUMNS = (
+    "median_s",
+    "q1_s",
+    "q3_s",
+    "gpu_name",
+    "hostname",
+    "git_commit",
+    "torch_version",
+    "cuda_version",
+    "cudnn_version",
+    "nccl_version",
+    "driver_version",
+    "cuda_driver_version",
+    "gpu_uuid",
+    "gpu_count",
+    "pcie_gen_current",
+    "pcie_width_current",
+    "cpu_model",
+    "platform",
+    "python_version",
+    "profile",
+    *suites.all_headlines(),
+)
 
 
 def case_history(frame: pd.DataFrame, pattern: str | None = None) -> pd.DataFrame:
@@ -111,58 +135,13 @@ def plot_history(
     out_dir: str | os.PathLike,
     highlight_run: str | None = None,
     prefix: str = "history",
+    change_points: Iterable[Any] | None = None,
+    environment: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """PNG small multiples, one panel per case, per machine (paged); ``highlight_run`` in red."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for machine, rows in history.groupby("machine", sort=False):
-        cases = list(dict.fromkeys(zip(rows["suite"], rows["case"], strict=True)))
-        pages = [cases[i : i + PANELS_PER_FIGURE] for i in range(0, len(cases), PANELS_PER_FIGURE)]
-        for number, page in enumerate(pages, start=1):
-            name = f"{prefix}_{slug(machine)}" + (f"_{number}" if len(pages) > 1 else "") + ".png"
-            written.append(_plot_page(rows, page, machine, out / name, highlight_run, number, len(pages)))
-    return written
+    """PNGs, one per suite per machine (see ``gpubench.plots.history``); ``highlight_run`` in red."""
+    from gpubench.plots.history import plot_history as figures  # matplotlib only when drawing
 
-
-def _plot_page(rows, page, machine, path, highlight_run, number, pages) -> Path:
-    columns = min(COLUMNS, len(page))
-    lines = math.ceil(len(page) / columns)
-    # A bare Figure, not pyplot: no global backend switch (notebooks keep theirs), no window.
-    fig = Figure(figsize=(4.2 * columns, 3.0 * lines + 0.8))
-    axes = fig.subplots(lines, columns, squeeze=False)
-    for ax, (suite, case) in zip(axes.flat, page, strict=False):  # more axes than cases
-        group = rows[(rows["suite"] == suite) & (rows["case"] == case)]
-        metric = group["metric"].iloc[-1]
-        scale = _scale(metric)
-        x = range(len(group))
-        values = group["value"] / scale
-        ax.errorbar(
-            x,
-            values,
-            yerr=[values - group["low"] / scale, group["high"] / scale - values],
-            marker="o",
-            markersize=3,
-            linewidth=1,
-            capsize=2,
-            color="tab:blue",
-        )
-        if highlight_run is not None:
-            here = [i for i, run in enumerate(group["run_id"]) if run == highlight_run]
-            ax.plot(here, values.iloc[here], "o", color="tab:red", markersize=7, label="this run")
-        ax.axhline(values.median(), color="grey", linewidth=0.8, linestyle=":")
-        ax.set_title(short_case(case), fontsize=8)
-        better = "higher is better" if metric != "median_s" and higher_is_better(metric) else "lower is better"
-        ax.set_ylabel(f"{unit_of(metric)} ({better})", fontsize=7)
-        ax.tick_params(labelsize=7)
-        ax.set_xticks(list(x))
-        ax.set_xticklabels(_run_labels(group["started_at"]), rotation=60, fontsize=6)
-        ax.grid(True, alpha=0.3)
-    for ax in list(axes.flat)[len(page) :]:
-        ax.axis("off")
-    title = f"History per case on {machine} (median per run, IQR bars, dotted: median of runs)"
-    fig.suptitle(title + (f", page {number}/{pages}" if pages > 1 else ""), fontsize=10)
-    return save_figure(fig, path.parent, path.name, dpi=90)
+    return figures(history, out_dir, highlight_run, prefix, change_points=change_points, environment=environment)
 
 
 def unit_of(metric: str) -> str:
@@ -190,12 +169,3 @@ def short_case(case: str) -> str:
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]+", "_", text).strip("_")[:80]
-
-
-def _run_labels(stamps: pd.Series) -> list[str]:
-    """Run start times as tick labels, with seconds only when minutes do not tell runs apart."""
-    times = [pd.Timestamp(stamp) for stamp in stamps]
-    labels = [time.strftime("%m-%d %H:%M") for time in times]
-    if len(set(labels)) < len(labels):
-        labels = [time.strftime("%d %H:%M:%S") for time in times]
-    return labels

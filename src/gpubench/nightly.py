@@ -27,15 +27,14 @@ from gpubench.baseline import (
     NIGHTLY_DIR,
     VERDICTS_FILE,
     baseline_depth,
-    flagged_cases,
+    load_baseline,
     night_marks,
-    select_baseline,
 )
 from gpubench.changepoints import ChangePoint, ChangePointsUnavailable, change_points
 from gpubench.changepoints.text import describe
 from gpubench.compare import DEFAULT_THRESHOLD, CaseComparison, Comparison, compare_frames, machine_key
 from gpubench.compare_format import format_value
-from gpubench.history import case_history, plot_history
+from gpubench.history import HISTORY_COLUMNS, case_history, plot_history
 from gpubench.pipeline import Outcome, run_suites
 from gpubench.report import Report, plot_verdicts, verdict_table
 from gpubench.safe_files import write_file
@@ -79,11 +78,11 @@ def nightly(
 ) -> Night:
     outcome = run_suites(profile, suites, results, benchmarks, pytest_args)
     print(outcome.report, flush=True)
-    store = read_results(results)
-    store = store[~store["suite"].astype(str).isin(unjudged_suites())]  # e.g. verify's rows: never judged
-    candidate = store[store["run_id"] == outcome.run_id]
+    candidate, baseline = load_baseline(results, outcome.run_id, baseline_runs)
+    judged = ~candidate["suite"].astype(str).isin(unjudged_suites())  # e.g. verify's rows: never judged
+    candidate = candidate[judged]
+    baseline = baseline[~baseline["suite"].astype(str).isin(unjudged_suites())]
     machine = str(machine_key(candidate).iloc[0])
-    baseline = select_baseline(store, outcome.run_id, baseline_runs, flagged_cases(results))
     night = Night(outcome.run_id, machine, "pass", 0)
     if not baseline.empty:
         night.comparison = compare_frames(baseline, candidate, threshold, min_runs=min_runs)
@@ -98,6 +97,8 @@ def nightly(
     if night.rerun_id and night.confirmation is not None:
         rerun_dir = results / NIGHTLY_DIR / night.rerun_id
         write_verdicts(rerun_dir, night.rerun_id, night, night.confirmation, confirmation_of=night.run_id)
+    measured = set(candidate.loc[candidate["status"] == "ok", "case"].astype(str))
+    store = read_results(results, machine=machine, cases=measured, columns=HISTORY_COLUMNS)  # the report's history
     night.change_points, night.change_points_note = machine_change_points(store, candidate, night.machine, results)
     write_night_report(night, store, candidate, outcome, baseline_runs, threshold, min_runs)
     return night

@@ -13,6 +13,7 @@ COMMANDS = (
     "doctor",
     "compare",
     "history",
+    "fleet",
     "nightly",
     "allreduce",
     "verify",

@@ -32,12 +32,15 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.baseline import night_marks
     from gpubench.changepoints import ChangePointsUnavailable, change_points
     from gpubench.changepoints.text import lines
-    from gpubench.history import case_history, plot_history, summary
-    from gpubench.store import StoreError, read_results
+    from gpubench.history import HISTORY_COLUMNS, case_history, plot_history, summary
+    from gpubench.store import StoreError, list_runs, read_results
+    from gpubench.store.read import case_pattern_regex
 
-    frame = read_results(args.results)
-    if frame.empty:
+    runs = list_runs(args.results)
+    if runs.empty:
         raise StoreError(f"no run in {args.results}")
+    regex = case_pattern_regex(args.case) if args.case else None
+    frame = read_results(args.results, status="ok", case_regex=regex, columns=HISTORY_COLUMNS)
     history = case_history(frame, args.case)
     if history.empty:
         raise StoreError(f"no measured case matches {args.case!r} in {args.results}")
@@ -47,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     except ChangePointsUnavailable as error:
         points, unavailable = None, str(error)
     out = Path(args.out) if args.out else Path(args.results) / "history"
-    plots = plot_history(history, out)
+    plots = plot_history(history, out, change_points=points, environment=runs)
     if args.format == "json":
         document = {
             "change_points": None if points is None else [point.as_dict() for point in points],

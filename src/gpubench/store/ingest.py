@@ -37,7 +37,7 @@ from gpubench.store.write import write_run
 @dataclass(frozen=True)
 class IngestedRun:
     run_id: str
-    path: Path
+    path: Path | str  # a local path, or the URL of a run in an object store
     measured: int
     skipped: int
     notes: tuple[str, ...] = ()  # what ingest changed and why (case names told apart), one line each

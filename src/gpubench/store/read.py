@@ -1,61 +1,199 @@
-"""Reading the store back: every run, or one, as a DataFrame; the list of runs; the latest."""
+"""Reading the store back: only the runs, rows and columns asked for, as one DataFrame.
+
+The runs index (``index.py``) chooses the files (by run id, machine, suite) without opening
+them; pyarrow.dataset then reads those files with projection (only the columns asked for) and
+predicate pushdown (suite, case, status filters applied while scanning). Files are read in
+groups that share one column schema; ``admit.conform`` brings each group to the schema the
+groups settle on together, so a column whose type changed between gpubench versions still reads
+as one column. Why pyarrow.dataset and not DuckDB: docs/SCHEMA.md, "The read path".
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import re
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from gpubench.quartiles import with_sample_quartiles
-from gpubench.store.column_types import unify_column_types
+from gpubench.store.admit import conform, unified_schema
+from gpubench.store.index import RunIndex, run_index
 from gpubench.store.run_id import validate_run_id
-from gpubench.store.schema import CASE_COLUMNS, RUN_COLUMNS, RUNS_DIR, StoreError
-from gpubench.store.validate import InvalidRunFile, read_run_file, warn_skipped
+from gpubench.store.schema import CASE_COLUMNS, RUN_COLUMNS, StoreError
+
+# Always read: what identifies and orders a row.
+KEY_COLUMNS = ("run_id", "started_at", "suite", "case", "status")
+_PANDAS_TYPES = {
+    pa.int8(): pd.Int64Dtype(),
+    pa.int16(): pd.Int64Dtype(),
+    pa.int32(): pd.Int64Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.Int64Dtype(),
+    pa.uint16(): pd.Int64Dtype(),
+    pa.uint32(): pd.Int64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+    pa.float32(): pd.Float64Dtype(),
+    pa.float64(): pd.Float64Dtype(),
+    pa.string(): pd.StringDtype(),
+    pa.large_string(): pd.StringDtype(),
+}
 
 
-def read_results(results_dir: str | os.PathLike, run_id: str | None = None) -> pd.DataFrame:
-    """Every stored run (or just ``run_id``) as one DataFrame, oldest run first."""
-    runs = Path(results_dir) / RUNS_DIR
-    paths = sorted(runs.glob("[!.]*.parquet")) if runs.is_dir() else []
-    if run_id is not None:
-        paths = [path for path in paths if path.stem == validate_run_id(run_id)]
-        if not paths:
-            raise StoreError(f"run {run_id} is not in {results_dir}")
-        frames = [read_run_file(path) for path in paths]  # the run asked for: a bad file is an error
-    else:
-        frames = [frame for frame in map(_read_run_or_skip, paths) if frame is not None]
-    if not frames:
-        return pd.DataFrame(columns=list(RUN_COLUMNS) + list(CASE_COLUMNS))
-    # quartiles recomputed from the samples for runs stored before ingest computed them
-    frame = with_sample_quartiles(pd.concat(unify_column_types(frames), ignore_index=True))
+def read_results(
+    results_dir: str | os.PathLike,
+    run_id: str | None = None,
+    *,
+    run_ids: Iterable[str] | None = None,
+    columns: Sequence[str] | None = None,
+    suites: Iterable[str] | None = None,
+    cases: Iterable[str] | None = None,
+    case_regex: str | None = None,
+    machine: str | None = None,
+    status: str | None = None,
+) -> pd.DataFrame:
+    """Stored rows as one DataFrame, oldest run first: every run, or those the filters keep.
+
+    ``run_id``/``run_ids``: these runs (an unknown id is an error); ``machine``: runs of this
+    machine key (``store.machine_key``); ``suites``, ``cases`` (exact names), ``case_regex``
+    (RE2, searched), ``status`` (``ok``, ``skipped``): these rows; ``columns``: only these
+    columns (plus run_id, started_at, suite, case, status), those no run has left out.
+    """
+    index = run_index(results_dir)
+    wanted = [validate_run_id(run_id)] if run_id is not None else []
+    wanted += [validate_run_id(each) for each in run_ids] if run_ids is not None else []
+    runs = select_runs(index, run_ids=wanted if (run_id is not None or run_ids is not None) else None)
+    if machine is not None:
+        runs = runs[runs["machine"] == machine]
+    suites = None if suites is None else sorted(set(suites))
+    if suites is not None:
+        runs = runs[[bool(set(_suites(text)) & set(suites)) for text in runs["suites"]]]
+    if status == "ok" and (cases is not None or case_regex is not None):
+        cases = None if cases is None else set(cases)
+        runs = _measuring(index, runs, cases, case_regex)
+    rows = _row_filter(suites, cases, case_regex, status)
+    return read_files(index, runs, columns, rows)
+
+
+def select_runs(index: RunIndex, run_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Index rows of the good runs (all, or ``run_ids``: each must be there), oldest first."""
+    runs = index.runs
+    if run_ids is None:
+        return runs
+    missing = sorted(set(run_ids) - set(runs["run_id"]))
+    if missing:
+        raise StoreError(f"run {', '.join(missing)} is not in {index.location.root}")
+    return runs[runs["run_id"].isin(set(run_ids))]
+
+
+def read_files(
+    index: RunIndex, runs: pd.DataFrame, columns: Sequence[str] | None = None, rows: ds.Expression | None = None
+) -> pd.DataFrame:
+    """The rows of the run files in ``runs`` (index rows) that ``rows`` keeps, as one DataFrame."""
+    if runs.empty:
+        return _empty(columns)
+    groups = {schema_id: files for schema_id, files in runs.groupby("schema_id", sort=False)["file"]}
+    schema = unified_schema([index.schemas[schema_id] for schema_id in groups])
+    wanted = _projection(schema, columns)
+    filesystem = index.location.arrow_filesystem()
+    tables = []
+    for schema_id, files in groups.items():
+        own = index.schemas[schema_id]
+        paths = [index.path_of(file) for file in files]
+        dataset = ds.dataset(paths, schema=own, format="parquet", filesystem=filesystem)
+        here = [name for name in wanted if name in own.names]
+        table = dataset.to_table(columns=here, filter=rows)
+        tables.append(conform(table, schema))  # the one place where column types are unified
+    table = pa.concat_tables(tables, promote_options="default")
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    frame = _after_read(frame)
     return frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
 
 
 def list_runs(results_dir: str | os.PathLike) -> pd.DataFrame:
-    """One row per stored run: id, start time, profile, host, GPU, case counts."""
-    frame = read_results(results_dir)
-    if frame.empty:
-        return pd.DataFrame(columns=["run_id", "started_at", "profile", "hostname", "gpu_name", "cases"])
-    keys = [column for column in ("run_id", "started_at", "profile", "hostname", "gpu_name") if column in frame]
-    return frame.groupby(keys, dropna=False, sort=False).size().rename("cases").reset_index()
+    """One row per stored run, oldest first: id, start time, profile, host, GPU, machine key,
+    suites (comma-separated), case count and environment (JSON). Read from the index: no run
+    file is opened."""
+    runs = run_index(results_dir).runs
+    columns = ["run_id", "started_at", "profile", "hostname", "gpu_name", "machine", "suites", "cases", "environment"]
+    out = runs[columns]
+    return out.reset_index(drop=True)
 
 
 def latest_run_id(results_dir: str | os.PathLike) -> str:
     """The latest run that holds a judged suite (a run of ``gpubench verify`` alone is never picked)."""
     from gpubench.suites import unjudged_suites
 
-    frame = read_results(results_dir)
-    judged = frame[~frame["suite"].astype(str).isin(unjudged_suites())]
-    if judged.empty:
-        raise StoreError(f"no run in {results_dir}" + (" (only gpubench verify's)" if len(frame) else ""))
-    return str(judged["run_id"].iloc[-1])
+    runs = list_runs(results_dir)
+    own = [not set(_suites(text)) <= unjudged_suites() for text in runs["suites"]]
+    runs = runs[own]
+    if runs.empty:
+        raise StoreError(f"no run in {results_dir}")
+    return str(runs["run_id"].iloc[-1])
 
 
-def _read_run_or_skip(path: Path) -> pd.DataFrame | None:
-    """A run file's rows, or None (named on stderr) when it fails validation: one bad file spoils no read."""
+def case_pattern_regex(pattern: str) -> str:
+    """``history --case`` patterns as RE2: a substring, where ``*`` and ``?`` are wildcards."""
+    if "*" in pattern or "?" in pattern:
+        return "(?s)" + "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.escape(pattern)
+
+
+def _after_read(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per-run post-processing of every row read: quartiles recomputed from the samples for runs
+    stored before ingest computed them."""
+    return with_sample_quartiles(frame)
+
+
+def _measuring(index: RunIndex, runs: pd.DataFrame, cases: set[str] | None, case_regex: str | None) -> pd.DataFrame:
+    """The runs that measured one of the cases asked for (by the index; no file opened)."""
     try:
-        return read_run_file(path)
-    except InvalidRunFile as error:
-        warn_skipped(error)
+        pattern = re.compile(case_regex) if case_regex is not None else None
+    except re.error:  # an RE2 pattern Python does not take: no preselection, the scan filters
+        return runs
+    answers: dict[str, bool] = {}
+    for measured_id in set(runs["measured_id"]):
+        names = {case for _, case in index.measured[measured_id]}
+        answers[measured_id] = any(
+            (cases is None or name in cases) and (pattern is None or pattern.search(name)) for name in names
+        )
+    return runs[runs["measured_id"].map(answers).astype(bool)]
+
+
+def _row_filter(
+    suites: list[str] | None, cases: Iterable[str] | None, case_regex: str | None, status: str | None
+) -> ds.Expression | None:
+    parts = []
+    if suites is not None:
+        parts.append(pc.field("suite").isin(suites))
+    if cases is not None:
+        parts.append(pc.field("case").isin(sorted(set(cases))))
+    if case_regex is not None:
+        parts.append(pc.match_substring_regex(pc.field("case"), case_regex))
+    if status is not None:
+        parts.append(pc.field("status") == status)
+    if not parts:
         return None
+    expression = parts[0]
+    for part in parts[1:]:
+        expression = expression & part
+    return expression
+
+
+def _projection(schema: pa.Schema, columns: Sequence[str] | None) -> list[str]:
+    if columns is None:
+        return list(schema.names)
+    wanted = list(dict.fromkeys([*KEY_COLUMNS, *columns]))
+    return [name for name in wanted if name in schema.names]
+
+
+def _suites(text) -> list[str]:
+    return [part for part in str(text or "").split(",") if part]
+
+
+def _empty(columns: Sequence[str] | None) -> pd.DataFrame:
+    names = list(dict.fromkeys([*KEY_COLUMNS, *columns])) if columns else list(RUN_COLUMNS) + list(CASE_COLUMNS)
+    return pd.DataFrame(columns=names)

@@ -1,21 +1,29 @@
-"""Run files: written to a hidden temporary file, then hard-linked into place, never rewritten.
+"""Run files: created once, whole, never rewritten; no two writers can both create one name.
 
-A reader never sees half a run, a failed write leaves the store as it was, and of writers of the
-same run at the same moment exactly one wins: ``os.link`` fails when the name exists, where a
-check followed by a rename would let the second writer replace the first. Files get the
-permissions the umask gives (``mkstemp`` would give 0600). Temporary files a killed writer left
-behind are removed by the next write, once they are an hour old, so a live writer keeps its own.
+Local folders (and shared filesystems): the file is written under a hidden temporary name and
+hard-linked into place; ``link`` fails when the name exists, atomically, so of two writers of the
+same run id one wins and the other is refused ("already in the store"), and a reader never sees
+half a run. Files get the permissions the umask gives (``mkstemp`` would give 0600). Temporary
+files a killed writer left behind are removed by the next write once they are an hour old, so a
+live writer keeps its own. Object stores (fsspec URLs): one PUT with the store's conditional
+create (fsspec ``mode="xb"``: S3's ``If-None-Match``, GCS's generation match, Azure's
+no-overwrite); a PUT is never half-visible. Where a filesystem offers no conditional create, an
+existence check precedes the PUT: two writers of the same run id at the same moment could then
+race, which run ids (UTC second plus 24 random bits) make practically impossible. See
+docs/SCHEMA.md, "Many nodes, one store".
 """
 
 from __future__ import annotations
 
 import errno
+import io
 import os
 import time
 from pathlib import Path
 
 import pandas as pd
 
+from gpubench.store.location import Location, locate
 from gpubench.store.run_id import validate_run_id
 from gpubench.store.schema import RUNS_DIR, StoreError
 
@@ -25,13 +33,16 @@ DEBRIS_AGE_S = 3600.0
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS, errno.EMLINK}
 
 
-def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path:
+def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path | str:
     """Write one run's rows as a new parquet file, atomically; never overwrite a stored run."""
     run_ids = frame["run_id"].unique()
     if len(run_ids) != 1:
         raise StoreError(f"one run per file, got {len(run_ids)} run ids")
     run_id = validate_run_id(str(run_ids[0]))
-    runs = Path(results_dir) / RUNS_DIR
+    location = locate(results_dir)
+    if not location.is_local:
+        return _put_once(frame, location, run_id, results_dir)
+    runs = Path(location.runs)
     runs.mkdir(parents=True, exist_ok=True)
     remove_debris(runs)
     target = runs / f"{run_id}.parquet"
@@ -92,3 +103,20 @@ def _publish(temporary: Path, target: Path, run_id: str, results_dir: str | os.P
     except FileExistsError:
         raise already_stored(run_id, results_dir) from None
     os.replace(temporary, target)
+
+
+def _put_once(frame: pd.DataFrame, location: Location, run_id: str, results_dir) -> str:
+    target = location.join(RUNS_DIR, f"{run_id}.parquet")
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    location.makedirs(location.runs)
+    try:
+        with location.fs.open(target, "xb") as handle:
+            handle.write(buffer.getvalue())
+    except FileExistsError:
+        raise already_stored(run_id, results_dir) from None
+    except (ValueError, NotImplementedError):  # no conditional create on this filesystem
+        if location.fs.exists(target):
+            raise already_stored(run_id, results_dir) from None
+        location.fs.pipe_file(target, buffer.getvalue())
+    return f"{location.fs.unstrip_protocol(target)}"

@@ -128,3 +128,8 @@ def headline_candidates(suite_name: str) -> tuple[str, ...]:
 def unjudged_suites() -> frozenset[str]:
     """Suites whose rows no verdict judges and no "latest run" picks (``Suite.judged`` False)."""
     return frozenset(name for name, suite in SUITES.items() if not suite.judged)
+
+
+def all_headlines() -> tuple[str, ...]:
+    """Every metric any case may be shown by: each registered suite's headline and the generic ones."""
+    return tuple(dict.fromkeys([*(suite.headline for suite in SUITES.values()), *GENERIC_HEADLINES]))

@@ -1,0 +1,218 @@
+"""How the store and its views scale: build a store of N real runs, time what users run on it.
+
+    python scripts/store_scale.py build /tmp/store-1k --runs 1000
+    python scripts/store_scale.py measure /tmp/store-1k --repeat 3 [--src /work/main/src]
+
+``build`` takes the committed run with the most cases (results/runs/, the CPU quick profile:
+443 cases) and writes N copies of it as nightly runs, one a day, over ``--machines`` hosts:
+each case's samples and time statistics are scaled by a per-run factor (log-normal, 2%) and
+per-sample noise (1%), rates inversely; from 70% of the way on, the pageable host copies are
+15% slower (a change point), and from half way on torch_version changes (an environment
+change). Each run gets a nightly ``verdicts.json`` (every case ``same``), as a year of
+nightlies leaves. ``measure`` times each operation as a user meets it, in a fresh process
+(``gpubench ...`` through ``python -m gpubench.cli``; the nightly's judging step as the nightly
+composes it), ``--repeat`` times, and prints the median wall and CPU time and the machine's load. ``--src`` runs
+another checkout's code (``main`` for the figures before a change). Timings on a shared
+machine are noisy: compare medians measured under similar load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+REPO = Path(__file__).resolve().parents[1]
+TIME_STATS = ("median_s", "iqr_s", "q1_s", "q3_s", "min_s", "max_s", "mean_s", "stddev_s", "latency_us")
+RATES = ("gbps", "busbw_gbps", "algbw_gbps", "tflops")
+STEP_CASES = "copy[direction=h2h,host_memory=pageable"
+SLOW = 60.0
+ONE_CASE = "copy[direction=h2h,host_memory=pageable,bytes=1048576]"
+
+# The nightly's judging step (nightly.nightly between the run and the report), for either API.
+JUDGE = """
+import sys
+from pathlib import Path
+from gpubench import baseline as b
+from gpubench.compare import compare_frames
+results, run_id = Path(sys.argv[1]), sys.argv[2]
+if hasattr(b, "load_baseline"):
+    candidate, base = b.load_baseline(results, run_id, 7)
+else:
+    from gpubench.store import read_results
+    store = read_results(results)
+    candidate = store[store["run_id"] == run_id]
+    base = b.select_baseline(store, run_id, 7, b.flagged_cases(results))
+comparison = compare_frames(base, candidate, 0.05, min_runs=3)
+print(comparison.counts())
+"""
+
+
+def template_run() -> pa.Table:
+    paths = sorted((REPO / "results" / "runs").glob("*.parquet"))
+    tables = [pq.read_table(path) for path in paths]
+    return max(tables, key=len)
+
+
+def build(store: Path, runs: int, machines: int, seed: int) -> None:
+    template = template_run()
+    rng = np.random.default_rng(seed)
+    (store / "runs").mkdir(parents=True, exist_ok=True)
+    # One run a night, the last one last night: a store as it stands today.
+    today = np.datetime64(time.strftime("%Y-%m-%d"), "D")
+    start = (today - np.timedelta64(-(-runs // machines), "D")).astype("datetime64[us]") + np.timedelta64(2, "h")
+    cases = template.column("case").to_pylist()
+    step = np.array([case.startswith(STEP_CASES) for case in cases])
+    started = time.perf_counter()
+    for number in range(runs):
+        night, machine = divmod(number, machines)
+        stamp = start + np.timedelta64(night * 86_400 + machine * 60, "s")
+        run_id = f"{str(stamp)[:19].replace('-', '').replace(':', '')}Z-{number:06x}"
+        factor = np.exp(rng.normal(0.0, 0.02, len(template)))
+        if number >= 0.7 * runs:
+            factor = factor * np.where(step, 1.15, 1.0)
+        table = _jittered(template, factor, rng)
+        table = _set(table, "run_id", pa.array([run_id] * len(table)))
+        when = pa.array(np.full(len(table), stamp)).cast(pa.timestamp("us", tz="UTC"))
+        table = _set(table, "started_at", when)
+        table = _set(table, "hostname", pa.array([f"node{machine:02d}"] * len(table)))
+        if number >= runs // 2:
+            table = _set(table, "torch_version", pa.array(["2.14.0+cpu"] * len(table)))
+        pq.write_table(table, store / "runs" / f"{run_id}.parquet")
+        verdicts = store / "nightly" / run_id
+        verdicts.mkdir(parents=True, exist_ok=True)
+        suites = table["suite"].to_pylist()
+        rows = [{"suite": s, "case": c, "verdict": "same"} for s, c in zip(suites, cases, strict=True)]
+        (verdicts / "verdicts.json").write_text(json.dumps({"run_id": run_id, "cases": rows}))
+        if number % 500 == 499:
+            print(f"  {number + 1} runs written ({time.perf_counter() - started:.0f} s)", flush=True)
+    print(f"built {runs} runs x {len(template)} cases over {machines} machine(s) in {store}")
+
+
+def _jittered(table: pa.Table, factor: np.ndarray, rng: np.random.Generator) -> pa.Table:
+    for name in TIME_STATS + RATES:
+        if name in table.column_names:
+            scale = factor if name in TIME_STATS else 1 / factor
+            column = table.column(name).combine_chunks()
+            table = _set(table, name, pc.multiply(column.cast(pa.float64()), pa.array(scale)))
+    samples = table.column("samples_s").combine_chunks()
+    lengths = pc.fill_null(pc.list_value_length(samples), 0).to_numpy()
+    values = samples.values.to_numpy(zero_copy_only=False)
+    noise = np.repeat(factor, lengths)[: len(values)] * np.exp(rng.normal(0.0, 0.01, len(values)))
+    jittered = pa.ListArray.from_arrays(samples.offsets, pa.array(values * noise), mask=samples.is_null())
+    return _set(table, "samples_s", jittered)
+
+
+def _set(table: pa.Table, name: str, column: pa.Array) -> pa.Table:
+    index = table.column_names.index(name)
+    return table.set_column(index, pa.field(name, column.type), column)
+
+
+def measure(store: Path, repeat: int, src: Path, only: list[str] | None = None) -> None:
+    env = dict(os.environ, PYTHONPATH=str(src), MPLBACKEND="Agg")
+    runs = sorted(path.stem for path in (store / "runs").glob("*.parquet"))
+    candidate, baselines = runs[-1], runs[-8:-1]
+    scratch = Path(tempfile.mkdtemp(prefix="store-scale-"))
+    document = _ingest_document(scratch)
+    gpubench = [sys.executable, "-m", "gpubench.cli"]
+    results = ["--results", str(store)]
+    operations = {
+        "start the CLI (gpubench --help)": [*gpubench, "--help"],
+        "ingest one run": [*gpubench, "ingest", str(document), *results],
+        "compare two run ids": [*gpubench, "compare", baselines[-1], candidate, *results],
+        "compare against 7 baselines": [*gpubench, "compare", *baselines, candidate, *results],
+        "the nightly's judging step": [sys.executable, "-c", JUDGE, str(store), candidate],
+        "history of one case": [*gpubench, "history", "--case", ONE_CASE, *results, "--out", str(scratch / "h1")],
+        "history of every case": [*gpubench, "history", *results, "--out", str(scratch / "hall")],
+        "plot the latest run": [*gpubench, "plot", *results, "--out", str(scratch / "plot")],
+        "fleet (every machine's latest)": [*gpubench, "fleet", *results, "--out", str(scratch / "fleet")],
+    }
+    print(f"store {store}: {len(runs)} runs; code from {src}; load before: {os.getloadavg()}")
+    wall, cpu = _timed([*gpubench, "compare", baselines[-1], candidate, *results], env)  # builds the index once
+    print(f"  first read (builds the index if the code has one): {wall:.2f} s wall, {cpu:.2f} s CPU")
+    for name, command in operations.items():
+        if only and not any(part in name for part in only):
+            continue
+        walls, cpus = [], []
+        for _ in range(repeat):
+            wall, cpu = _timed(command, env, name)
+            walls.append(wall)
+            cpus.append(cpu)
+            if name == "ingest one run":
+                _remove_ingested(store, document)
+            if wall > SLOW:  # one timing of a minute or more says enough
+                break
+        spread = ", ".join(f"{value:.2f}" for value in walls)
+        print(
+            f"  {name:<34} median {statistics.median(walls):7.2f} s wall ({spread}), "
+            f"{statistics.median(cpus):7.2f} s CPU; load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    print(f"load after: {os.getloadavg()}")
+    shutil.rmtree(scratch)
+
+
+def _timed(command: list[str], env: dict[str, str], name: str = "") -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one run of ``command``; CPU time says more on a loaded machine."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=env, capture_output=True, text=True, cwd=REPO)
+    elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{name or command}: exit {done.returncode}\n{done.stderr[-2000:]}")
+    return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def _ingest_document(scratch: Path) -> Path:
+    """The template run's JSON, under a new run id (removed from the store after each timing)."""
+    source = REPO / "results" / "json" / f"{template_run().column('run_id')[0]}.json"
+    document = json.loads(source.read_text())
+    document["gpubench"]["run_id"] = "29991231T000000Z-scale0"
+    path = scratch / "ingest.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def _remove_ingested(store: Path, document: Path) -> None:
+    run_id = json.loads(document.read_text())["gpubench"]["run_id"]
+    (store / "runs" / f"{run_id}.parquet").unlink(missing_ok=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    make = commands.add_parser("build", help="build a store of N jittered real runs")
+    make.add_argument("store", type=Path)
+    make.add_argument("--runs", type=int, default=1000)
+    make.add_argument("--machines", type=int, default=1)
+    make.add_argument("--seed", type=int, default=1)
+    timing = commands.add_parser("measure", help="time what users run on a store")
+    timing.add_argument("store", type=Path)
+    timing.add_argument("--repeat", type=int, default=3)
+    timing.add_argument("--src", type=Path, default=REPO / "src", help="the gpubench source to time")
+    timing.add_argument("--only", nargs="+", help="only operations whose name contains one of these")
+    args = parser.parse_args()
+    if args.command == "build":
+        if args.store.exists() and any(args.store.iterdir()):
+            raise SystemExit(f"{args.store} is not empty; give a new folder")
+        build(args.store, args.runs, args.machines, args.seed)
+    else:
+        measure(args.store, args.repeat, args.src.resolve(), args.only)
+
+
+if __name__ == "__main__":
+    main()

@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from gpubench.compare import HEADLINE_METRICS, higher_is_better
+from gpubench import suites
+from gpubench.compare import higher_is_better
 from gpubench.store import StoreError, machine_key, run_index
 from gpubench.store.read import read_files, select_runs
 
@@ -38,7 +39,7 @@ MIN_PEERS = 3
 MAD_FACTOR = 3.5
 MIN_GAP = 0.05
 MAD_TO_SIGMA = 1.4826
-READ_COLUMNS = ("gpu_name", "hostname", "median_s", *HEADLINE_METRICS)
+READ_COLUMNS = ("gpu_name", "hostname", "median_s", *suites.all_headlines())
 
 
 @dataclass(frozen=True)
@@ -187,10 +188,8 @@ def _standing(machine, model, suite, case, run_id, metric, value, peers, mad_fac
 
 
 def _headline(group: pd.DataFrame) -> str:
-    for metric in HEADLINE_METRICS:
-        if metric in group and group[metric].notna().all():
-            return metric
-    return "median_s"
+    complete = [column for column in group if group[column].notna().all()]
+    return suites.headline_metric(str(group["suite"].iloc[0]), complete)
 
 
 def environment_spread(runs: pd.DataFrame) -> list[EnvironmentSpread]:

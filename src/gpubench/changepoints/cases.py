@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import pandas as pd
 
@@ -41,7 +41,6 @@ class ChangePoint:
     environment_changes: tuple[EnvironmentChange, ...] = ()
     commits: tuple[str | None, str | None] = (None, None)  # (before, after): a range, not a cause
     nightly: str | None = None  # "regression" or "accepted" next to the shift, else None
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def confidence(self) -> float:
@@ -61,7 +60,6 @@ class ChangePoint:
         data["commits"] = {"before": self.commits[0], "after": self.commits[1]}
         data["confidence"] = self.confidence
         data["change"] = self.change
-        data["notes"] = list(self.notes)
         return {key: _finite(value) for key, value in data.items()}
 
     @classmethod
@@ -70,7 +68,6 @@ class ChangePoint:
         values = {key: value for key, value in data.items() if key in names}
         values["environment_changes"] = tuple(EnvironmentChange(**c) for c in data["environment_changes"])
         values["commits"] = (data["commits"]["before"], data["commits"]["after"])
-        values["notes"] = tuple(data.get("notes", ()))
         return cls(**{key: math.nan if value is None and key in _FLOATS else value for key, value in values.items()})
 
 

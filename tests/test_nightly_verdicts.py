@@ -13,7 +13,7 @@ from compare_support import REPO, bench_case, inject, load, write_json
 
 from gpubench import nightly as nightly_module
 from gpubench.baseline import accept_night, flagged_cases, night_marks
-from gpubench.commands.run import Outcome
+from gpubench.pipeline import Outcome
 from gpubench.store import ingest
 
 RECORDED = REPO / "results" / "json" / "20261127T002306Z-9a356c.json"  # a real CPU run of the copy suite

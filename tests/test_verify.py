@@ -153,3 +153,9 @@ def test_cli_refuses_bad_input(tmp_path):
         done = cli("verify", "--suite", "copy", "--results", str(tmp_path), *args)
         assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_ratio_pairs_each_rounds_two_figures():
+    # Load moved between rounds: each round's pair agrees, the two medians do not.
+    check = Check("conv", "x", (1.0, 1.0, 2.0, 2.0, 2.0), (1.0, 1.0, 1.0, 2.0, 2.0), 0.05)
+    assert check.ratio == 1.0 and check.ratio_of_medians == 2.0

@@ -4,7 +4,8 @@ A ``Pair`` holds the two methods of one headline case; each call of a method mea
 once and returns seconds per operation (or ``both`` measures the two sides in one go, when they
 must share a process). ``interleave`` runs them in alternating order (ours, reference; reference,
 ours; ...) so that load from other processes falls on both. A ``Check``
-is the outcome: the medians over rounds, their ratio (gpubench / reference), the spread of both,
+is the outcome: the medians over rounds, the median of the per-round ratios (gpubench / reference),
+the spread of both,
 and the verdict (docs/verify.md):
 
 - ``stable``: the reference's own IQR over its median, across rounds, is under half the tolerance;
@@ -133,7 +134,17 @@ class Check:
         return statistics.median(self.reference)
 
     @property
+    def round_ratios(self) -> list[float]:
+        return [a / b if b > 0 else math.inf for a, b in zip(self.ours, self.reference, strict=True)]
+
+    @property
     def ratio(self) -> float:
+        """The median of the per-round ratios: each round's two figures were taken seconds apart,
+        under the same load, so pairing them cancels what drifts between rounds."""
+        return statistics.median(self.round_ratios)
+
+    @property
+    def ratio_of_medians(self) -> float:
         return self.gpubench_s / self.reference_s if self.reference_s > 0 else math.inf
 
     @property
@@ -148,7 +159,7 @@ class Check:
     @property
     def ratio_spread(self) -> float:
         """IQR / median of the per-round ratios (each round's two figures were taken seconds apart)."""
-        return relative_iqr([a / b for a, b in zip(self.ours, self.reference, strict=True) if b > 0])
+        return relative_iqr(self.round_ratios)
 
     @property
     def stable(self) -> bool:

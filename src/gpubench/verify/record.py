@@ -42,6 +42,7 @@ def store(outcomes: Sequence[Check | Skip], results_dir: str | os.PathLike) -> I
 def case_result(check: Check) -> CaseResult:
     metrics = {
         "ratio": check.ratio,
+        "ratio_of_medians": check.ratio_of_medians,
         "gpubench_s": check.gpubench_s,
         "reference_s": check.reference_s,
         "reference_relative_iqr": check.reference_spread,

@@ -23,7 +23,7 @@ COLUMNS = (
 def text(outcomes: Sequence[Check | Skip], tolerance: float, rounds: int) -> str:
     """The table, then one line per check that is not plainly ok, with its reason."""
     header = (
-        f"# gpubench verify: ratio = gpubench time / reference time, medians of {rounds} interleaved rounds; "
+        f"# gpubench verify: ratio = median over {rounds} interleaved rounds of gpubench time / reference time; "
         f"tolerance {tolerance:.0%}; a reference is stable when its IQR/median < {tolerance / 2:.1%}"
     )
     cells = [[name for name, _ in COLUMNS]]
@@ -85,6 +85,7 @@ def check_json(outcome: Check | Skip) -> dict[str, Any]:
         "stable": outcome.stable,
         "status": outcome.status,
         "reason": outcome.reason,
+        "ratio_of_medians": outcome.ratio_of_medians,
         "rule": outcome.rule,
         "tolerance": outcome.tolerance,
         "rounds": outcome.rounds,

@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if "gpubench.store.index" in sys.modules:  # an earlier command in this process (tests, notebooks)
+        sys.modules["gpubench.store.index"].forget_warnings()  # each command names what it skips
     try:
         return int(args.handler(args) or 0)
     except (ValueError, WorkerError, OSError) as error:  # StoreError is a ValueError

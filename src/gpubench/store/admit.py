@@ -31,48 +31,67 @@ def problem(frame: pd.DataFrame, path: str) -> str | None:
     return None
 
 
+JSON_TEXT = {b"gpubench.json": b"1"}  # field metadata: this file stores the column as JSON text
+
+
+def mark_json_fields(schema: pa.Schema, json_columns: set[str]) -> pa.Schema:
+    """``schema`` with the columns a run file stores as JSON text (``column_types``) marked."""
+    return pa.schema([field.with_metadata(JSON_TEXT) if field.name in json_columns else field for field in schema])
+
+
 def unified_schema(schemas: list[pa.Schema]) -> pa.Schema:
     """One type per column over ``schemas``: agreeing types stay, integers and floats meet as
-    float64, timestamps as UTC microseconds, anything else that disagrees is read as text."""
-    types: dict[str, list[pa.DataType]] = {}
+    float64, timestamps as UTC microseconds; a column whose kinds disagree otherwise (text in one
+    file, a number or JSON text in another) is read as each value's JSON text, marked, as ingest
+    stores mixed columns (``column_types``), so that no two values read alike."""
+    kinds: dict[str, list[tuple[pa.DataType, bool]]] = {}
     for schema in schemas:
         for field in schema:
-            types.setdefault(field.name, []).append(field.type)
-    return pa.schema([pa.field(name, _settle(kinds)) for name, kinds in types.items()])
+            kinds.setdefault(field.name, []).append((field.type, _is_json(field)))
+    return pa.schema([_settle(name, found) for name, found in kinds.items()])
 
 
 def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
-    """``table`` with the columns of ``schema`` it has, each cast to the settled type (text as JSON)."""
+    """``table`` with the columns of ``schema`` it has, each brought to the settled type."""
     columns, fields = [], []
     for field in schema:
         if field.name not in table.column_names:
             continue
         column = table.column(field.name)
-        if not column.type.equals(field.type):
+        own_json = _is_json(table.schema.field(field.name))
+        if _is_json(field) and not own_json:
+            column = pa.chunked_array([_json_text(column.to_pylist())], type=pa.string())
+        elif not column.type.equals(field.type):
             column = _cast(column, field.type)
         columns.append(column)
         fields.append(field)
     return pa.Table.from_arrays(columns, schema=pa.schema(fields))
 
 
-def _settle(kinds: list[pa.DataType]) -> pa.DataType:
-    distinct = [kind for kind in dict.fromkeys(kinds) if not pa.types.is_null(kind)]
+def _is_json(field: pa.Field) -> bool:
+    return (field.metadata or {}).get(b"gpubench.json") == b"1"
+
+
+def _settle(name: str, found: list[tuple[pa.DataType, bool]]) -> pa.Field:
+    distinct = [(kind, as_json) for kind, as_json in dict.fromkeys(found) if not pa.types.is_null(kind)]
     if not distinct:
-        return pa.null()
+        return pa.field(name, pa.null())
     if len(distinct) == 1:
-        return distinct[0]
-    if all(pa.types.is_integer(kind) or pa.types.is_floating(kind) for kind in distinct):
-        return pa.float64()
-    if all(pa.types.is_timestamp(kind) for kind in distinct):
-        return pa.timestamp("us", tz="UTC")
-    if all(pa.types.is_string(kind) or pa.types.is_large_string(kind) for kind in distinct):
-        return pa.string()
-    return pa.string()
+        kind, as_json = distinct[0]
+        return pa.field(name, kind, metadata=JSON_TEXT if as_json else None)
+    types = [kind for kind, _ in distinct]
+    if any(as_json for _, as_json in distinct):
+        return pa.field(name, pa.string(), metadata=JSON_TEXT)
+    if all(pa.types.is_integer(kind) or pa.types.is_floating(kind) for kind in types):
+        return pa.field(name, pa.float64())
+    if all(pa.types.is_timestamp(kind) for kind in types):
+        return pa.field(name, pa.timestamp("us", tz="UTC"))
+    if all(pa.types.is_string(kind) or pa.types.is_large_string(kind) for kind in types):
+        return pa.field(name, pa.string())
+    return pa.field(name, pa.string(), metadata=JSON_TEXT)
 
 
 def _cast(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
-    if pa.types.is_string(target) and not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        return pa.chunked_array([_json_text(column.to_pylist())], type=pa.string())
     if pa.types.is_timestamp(target) and pa.types.is_timestamp(column.type) and column.type.tz is None:
         column = column.cast(pa.timestamp(column.type.unit, tz="UTC"))
     return column.cast(target)

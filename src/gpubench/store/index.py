@@ -29,7 +29,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gpubench.store.admit import problem
+from gpubench.store.admit import mark_json_fields, problem
+from gpubench.store.column_types import json_columns
 from gpubench.store.location import FileStamp, Location, locate
 from gpubench.store.machine import ENVIRONMENT_COLUMNS, machine_key
 from gpubench.store.schema import StoreError
@@ -77,8 +78,11 @@ class RunIndex:
         return self.location.join("runs", file)
 
 
-def run_index(results_dir: str | os.PathLike | Location) -> RunIndex:
-    """The store's index, brought up to date with ``runs/`` (and saved when it changed)."""
+def run_index(results_dir: str | os.PathLike | Location, *, warn: bool = True) -> RunIndex:
+    """The store's index, brought up to date with ``runs/`` (and saved when it changed).
+
+    ``warn``: name on stderr, once per command, each bad run file that reads will skip.
+    """
     location = results_dir if isinstance(results_dir, Location) else locate(results_dir)
     files = location.run_files()
     cached, schemas, measured = _load(location)
@@ -98,7 +102,8 @@ def run_index(results_dir: str | os.PathLike | Location) -> RunIndex:
     if len(newer):
         raise StoreError(str(newer["problem"].iloc[0]).removeprefix("newer:"))
     bad = cached[cached["problem"].notna()]
-    _warn(location, bad)
+    if warn:
+        _warn(location, bad)
     runs = cached[cached["problem"].isna()].reset_index(drop=True)
     return RunIndex(location, runs, bad.reset_index(drop=True), schemas, measured)
 
@@ -123,8 +128,8 @@ def _index_file(location: Location, name: str, stamp: FileStamp) -> tuple[dict, 
     row: dict = {"file": name, "size": stamp.size, "modified": stamp.modified}
     try:
         table = pq.read_table(io.BytesIO(location.read_bytes(path)))
-        schema = table.schema.remove_metadata()
         frame = table.to_pandas()
+        schema = mark_json_fields(table.schema.remove_metadata(), json_columns(frame))
     except Exception as error:  # anything pyarrow raises on a file that is not parquet
         return {**row, "problem": f"unreadable parquet ({_one_line(error)})"}, None, frozenset()
     try:
@@ -236,6 +241,11 @@ def _measured_id(pairs: frozenset[tuple[str, str]]) -> str:
 
 def _schema_id(schema: pa.Schema) -> str:
     return hashlib.sha256(schema.serialize().to_pybytes()).hexdigest()[:16]
+
+
+def forget_warnings() -> None:
+    """A new command names the bad files it skips again (``gpubench.cli`` calls this per command)."""
+    _WARNED.clear()
 
 
 def _warn(location: Location, bad: pd.DataFrame) -> None:

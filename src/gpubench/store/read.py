@@ -62,7 +62,8 @@ def read_results(
     (RE2, searched), ``status`` (``ok``, ``skipped``): these rows; ``columns``: only these
     columns (plus run_id, started_at, suite, case, status), those no run has left out.
     """
-    index = run_index(results_dir)
+    asked = run_id is not None or run_ids is not None
+    index = run_index(results_dir, warn=not asked)  # runs asked for by id: only their files matter
     wanted = [validate_run_id(run_id)] if run_id is not None else []
     wanted += [validate_run_id(each) for each in run_ids] if run_ids is not None else []
     runs = select_runs(index, run_ids=wanted if (run_id is not None or run_ids is not None) else None)
@@ -84,6 +85,10 @@ def select_runs(index: RunIndex, run_ids: Sequence[str] | None = None) -> pd.Dat
     if run_ids is None:
         return runs
     missing = sorted(set(run_ids) - set(runs["run_id"]))
+    for run_id in missing:  # a run asked for whose file the readers skip: say why
+        bad = index.bad[index.bad["file"].astype(str) == f"{run_id}.parquet"]
+        if len(bad):
+            raise StoreError(f"{index.path_of(f'{run_id}.parquet')}: {bad['problem'].iloc[0]}")
     if missing:
         raise StoreError(f"run {', '.join(missing)} is not in {index.location.root}")
     return runs[runs["run_id"].isin(set(run_ids))]
@@ -129,9 +134,9 @@ def latest_run_id(results_dir: str | os.PathLike) -> str:
 
     runs = list_runs(results_dir)
     own = [not set(_suites(text)) <= unjudged_suites() for text in runs["suites"]]
+    if not any(own):
+        raise StoreError(f"no run in {results_dir}" + (" (only gpubench verify's)" if len(runs) else ""))
     runs = runs[own]
-    if runs.empty:
-        raise StoreError(f"no run in {results_dir}")
     return str(runs["run_id"].iloc[-1])
 
 

@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import tarfile
 import time
 
 import pandas as pd
@@ -36,10 +37,15 @@ def test_gpu_check_keeps_its_budget_and_returns_what_ran(tmp_path):
     assert "TIMED OUT" in summary or "NOT RUN" in summary  # verify cannot fit: it was stopped, or not started
     assert "== unit-tests-gpu: NOT RUN, the 40 s budget is spent" in summary
     assert "what a first GPU run must show" in summary and "== total" in summary
-    assert summary == (next(out.glob("gpu-check-*")) / "summary.log").read_text()  # complete when copied
-    assert any(out.glob("gpu-check-*/env.log")), "an earlier step's log did not come back"
+    # $OUT holds few, shallow files (what the device tool returns): the archive and the summary.
+    assert sorted(path.name for path in out.iterdir()) == ["gpu-check.tar.gz", "summary.log"]
+    with tarfile.open(out / "gpu-check.tar.gz") as archive:
+        archive.extractall(tmp_path / "unpacked", filter="data")
+    (folder,) = (tmp_path / "unpacked").iterdir()
+    assert summary == (folder / "summary.log").read_text()  # complete when copied
+    assert (folder / "env.log").exists(), "an earlier step's log did not come back"
     assert done.returncode == 1  # steps that did not run fail the check
-    assert not (REPO / "results" / next(out.glob("gpu-check-*")).name).exists()  # nothing written in the checkout
+    assert not (REPO / "results" / folder.name).exists()  # nothing written in the checkout
 
 
 def _conv_row(bench, determ, tf32, pid, kernels, first_call, same=True, direction="forward"):

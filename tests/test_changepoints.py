@@ -181,3 +181,10 @@ def test_without_ruptures_history_says_so_and_carries_on(tmp_path: Path, monkeyp
     gpubench_cli.main(["history", "--results", str(store), "--out", str(tmp_path / "png"), "--format", "json"])
     document = json.loads(capsys.readouterr().out)
     assert document["change_points"] is None and "pip install ruptures" in document["change_points_unavailable"]
+
+
+def test_history_reads_every_column_a_shift_is_attributed_to():
+    from gpubench.changepoints.attribute import ATTRIBUTABLE
+    from gpubench.history import HISTORY_COLUMNS
+
+    assert set(ATTRIBUTABLE) <= set(HISTORY_COLUMNS)  # else history and the nightly attribute nothing

@@ -33,7 +33,7 @@ import pandas as pd
 
 from gpubench import suites
 from gpubench.significance import mann_whitney, ratio_interval
-from gpubench.store.machine import machine_key  # noqa: F401  (re-exported: one rule, in the store)
+from gpubench.store.machine import ENVIRONMENT_COLUMNS, MACHINE_COLUMNS, machine_key  # noqa: F401  (re-exported)
 from gpubench.threshold import parse_threshold  # noqa: F401  (re-exported: the CLI's threshold)
 
 ALPHA = 0.002
@@ -50,26 +50,7 @@ HIGHER_IS_BETTER = re.compile(r"(gbps|gibps|tflops|gflops|_per_s|ops)$")
 UNITS = {"gbps": "GB/s", "busbw_gbps": "GB/s busbw", "algbw_gbps": "GB/s algbw", "tflops": "TFLOP/s"}
 
 # What explains a change between runs: shown at the top of a comparison when it differs.
-ENV_COLUMNS = (
-    "torch_version",
-    "cuda_version",
-    "cudnn_version",
-    "nccl_version",
-    "driver_version",
-    "cuda_driver_version",
-    "gpu_name",
-    "gpu_count",
-    "pcie_gen_current",
-    "pcie_width_current",
-    "hostname",
-    "cpu_model",
-    "cpu_count",
-    "platform",
-    "python_version",
-    "torch_num_threads",
-    "git_commit",
-    "profile",
-)
+ENV_COLUMNS = (*ENVIRONMENT_COLUMNS, *MACHINE_COLUMNS, "profile")
 
 
 def higher_is_better(metric: str) -> bool:

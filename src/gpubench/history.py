@@ -18,6 +18,7 @@ import pandas as pd
 
 from gpubench import suites
 from gpubench.compare import UNITS, machine_key
+from gpubench.store.machine import ENVIRONMENT_COLUMNS, MACHINE_COLUMNS
 
 # What ``case_history`` reads of the store (pass as ``read_results(columns=...)``).
 # What history and change points read of each run: the figures, the machine key, and what the
@@ -26,22 +27,9 @@ HISTORY_COLUMNS = (
     "median_s",
     "q1_s",
     "q3_s",
-    "gpu_name",
-    "hostname",
-    "git_commit",
-    "torch_version",
-    "cuda_version",
-    "cudnn_version",
-    "nccl_version",
-    "driver_version",
-    "cuda_driver_version",
+    *MACHINE_COLUMNS,
+    *ENVIRONMENT_COLUMNS,
     "gpu_uuid",
-    "gpu_count",
-    "pcie_gen_current",
-    "pcie_width_current",
-    "cpu_model",
-    "platform",
-    "python_version",
     "profile",
     *suites.all_headlines(),
 )

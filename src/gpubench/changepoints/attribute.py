@@ -12,25 +12,14 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from gpubench.store.machine import ENVIRONMENT_COLUMNS, MACHINE_COLUMNS
+
 # Versions, GPU, PCIe link and host. The machine key (GPU model and host name) is constant in
 # one machine's history, but a board (UUID), a link or a host's CPU or OS can change under it.
-ATTRIBUTABLE = (
-    "torch_version",
-    "cuda_version",
-    "cudnn_version",
-    "nccl_version",
-    "driver_version",
-    "cuda_driver_version",
-    "gpu_name",
-    "gpu_uuid",
-    "gpu_count",
-    "pcie_gen_current",
-    "pcie_width_current",
-    "hostname",
-    "cpu_model",
-    "platform",
-    "python_version",
-    "profile",
+ATTRIBUTABLE = tuple(
+    column
+    for column in (*ENVIRONMENT_COLUMNS, *MACHINE_COLUMNS, "gpu_uuid", "profile")
+    if column not in ("git_commit", "cpu_count", "torch_num_threads")  # the commit: a range, below
 )
 SLACK = 1
 

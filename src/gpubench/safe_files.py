@@ -72,28 +72,48 @@ def write_file(folder: str | os.PathLike, name: str, content: str | bytes) -> Pa
 
 
 def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, *, tight: bool = True, **savefig: Any) -> Path:
-    """Lay out and save a matplotlib figure as ``out_dir/<safe name>``; mathtext off for every text.
+    """Lay out and save a matplotlib figure as ``out_dir/<safe name>``; mathtext off for data.
 
-    ``name`` may come from data: it is sanitised (``safe_name``). Returns the path written.
+    ``name`` may come from data: it is sanitised (``safe_name``). Every text that can come from
+    data (titles, labels, legends, annotations, tick labels set from data) is drawn as plain
+    text, so ``$...$`` in a case name is not maths; tick labels a formatter writes (``10^3`` on a
+    log axis) keep their mathtext. Returns the path written.
     """
-    import matplotlib
     from matplotlib.text import Text
 
     path = safe_path(out_dir, safe_name(name))  # keeps the extension: the format saved
-    with matplotlib.rc_context({"text.parse_math": False}):  # texts made while drawing (tick labels)
-        for text in fig.findobj(Text):  # texts made before: titles, labels, legends
+    formatted = _formatter_texts(fig)
+    for text in fig.findobj(Text):
+        if id(text) not in formatted:
             text.set_parse_math(False)
-        if tight:
-            fig.tight_layout()
-        temporary = _temporary(path)
-        try:
-            with open(temporary, "wb") as out:
-                fig.savefig(out, format=path.suffix.lstrip(".") or "png", **savefig)
-            os.replace(temporary, path)
-        finally:
-            if os.path.lexists(temporary):
-                os.unlink(temporary)
+    if tight:
+        fig.tight_layout()
+    temporary = _temporary(path)
+    try:
+        with open(temporary, "wb") as out:
+            fig.savefig(out, format=path.suffix.lstrip(".") or "png", **savefig)
+        os.replace(temporary, path)
+    finally:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
     return path
+
+
+def _formatter_texts(fig: Any) -> set[int]:
+    """Tick labels and offset texts written by an axis's own formatter (not set from data)."""
+    from matplotlib.ticker import FixedFormatter
+
+    found: set[int] = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            found.add(id(axis.get_offset_text()))
+            for ticks, formatter in (
+                (axis.get_major_ticks(), axis.get_major_formatter()),
+                (axis.get_minor_ticks(), axis.get_minor_formatter()),
+            ):
+                if not isinstance(formatter, FixedFormatter):
+                    found.update(id(label) for tick in ticks for label in (tick.label1, tick.label2))
+    return found
 
 
 def _temporary(path: Path) -> Path:

@@ -118,3 +118,18 @@ def test_threshold_one_is_refused_on_the_command_line(tmp_path):
     base, cand = _pair(tmp_path)
     status, _, err = run_cli("compare", str(base), str(cand), "--threshold", "1")
     assert status == 2 and one_error_line(err) and "1%" in err, err
+
+
+def test_figures_keep_formatter_maths_and_drop_data_maths(tmp_path):
+    from matplotlib.figure import Figure
+
+    from gpubench.safe_files import save_figure
+
+    fig = Figure()
+    ax = fig.subplots()
+    ax.loglog([1, 10, 100], [1, 10, 100])
+    ax.set_title("case $x$")
+    save_figure(fig, tmp_path, "log.png")
+    assert not ax.title.get_parse_math()  # from data: plain text
+    ticks = [tick.label1 for tick in ax.yaxis.get_major_ticks()]
+    assert ticks and all(label.get_parse_math() for label in ticks)  # 10^k from the log formatter

@@ -39,6 +39,10 @@ def test_partial_reads(tmp_path):
     assert list(part.columns) == ["run_id", "started_at", "suite", "case", "status", "gbps"]
     expected = whole[(whole["run_id"] == FULL_RUN) & (whole["suite"] == "copy") & (whole["status"] == "ok")]
     assert list(part["case"]) == list(expected["case"]) and len(part) == 5
+    # Quartiles a projected read returns are those of the whole read (recomputed from the samples).
+    quartiles = store.read_results(tmp_path, run_ids=[FULL_RUN], status="ok", columns=["q1_s", "q3_s"])
+    full = whole[(whole["run_id"] == FULL_RUN) & (whole["status"] == "ok")]
+    assert list(quartiles["q1_s"]) == list(full["q1_s"]) and "samples_s" not in quartiles
     cases = store.read_results(tmp_path, cases=["copy[direction=h2h,host_memory=pageable,bytes=4096]"])
     assert len(cases) == 6 and set(cases["case"]) == {"copy[direction=h2h,host_memory=pageable,bytes=4096]"}
     pattern = store.read_results(tmp_path, case_regex=store.read.case_pattern_regex("h2h*4096]"), columns=[])

@@ -16,7 +16,9 @@ import pandas as pd
 from gpubench.compare import DEFAULT_THRESHOLD, compare_frames, parse_threshold
 from gpubench.compare_format import FORMATS, render
 from gpubench.history_noise import noise_priors
-from gpubench.store import StoreError, frame_from_json, load_json, read_results
+from gpubench.store import StoreError, frame_from_json, load_json, machine_key, read_results
+
+PRIOR_COLUMNS = ("median_s", "fullname", "gpu_name", "hostname")
 
 NAME = "compare"
 HELP = "compare a candidate run with a baseline run (or several): slower, faster, same or noisy per case"
@@ -57,8 +59,10 @@ def main(args: argparse.Namespace) -> int:
 
 def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
     """Between-run noise per case from the store, if there is a readable one (else: the default)."""
-    try:
-        store = read_results(results)
+    machine = str(machine_key(candidate).iloc[0])
+    cases = set(candidate["case"].astype(str))
+    try:  # only what the priors use: this machine's measured rows of these cases, five columns
+        store = read_results(results, machine=machine, cases=cases, status="ok", columns=PRIOR_COLUMNS)
     except StoreError:
         return {}
     return noise_priors(store, candidate)

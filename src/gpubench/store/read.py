@@ -27,6 +27,9 @@ from gpubench.store.schema import CASE_COLUMNS, RUN_COLUMNS, StoreError
 
 # Always read: what identifies and orders a row.
 KEY_COLUMNS = ("run_id", "started_at", "suite", "case", "status")
+# Figures _after_read recomputes from the samples for old runs, and what it needs to.
+QUARTILE_COLUMNS = ("median_s", "q1_s", "q3_s", "iqr_s")
+QUARTILE_INPUTS = ("median_s", "samples_s", "quartile_source")
 _PANDAS_TYPES = {
     pa.int8(): pd.Int64Dtype(),
     pa.int16(): pd.Int64Dtype(),
@@ -115,6 +118,8 @@ def read_files(
     table = pa.concat_tables(tables, promote_options="default")
     frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
     frame = _after_read(frame)
+    if columns is not None:  # inputs of the quartiles that the caller did not ask for
+        frame = frame.drop(columns=[name for name in QUARTILE_INPUTS if name in frame and name not in columns])
     return frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
 
 
@@ -191,8 +196,10 @@ def _row_filter(
 def _projection(schema: pa.Schema, columns: Sequence[str] | None) -> list[str]:
     if columns is None:
         return list(schema.names)
-    wanted = list(dict.fromkeys([*KEY_COLUMNS, *columns]))
-    return [name for name in wanted if name in schema.names]
+    wanted = [*KEY_COLUMNS, *columns]
+    if set(columns) & set(QUARTILE_COLUMNS):  # what _after_read recomputes them from
+        wanted += QUARTILE_INPUTS
+    return [name for name in dict.fromkeys(wanted) if name in schema.names]
 
 
 def _suites(text) -> list[str]:

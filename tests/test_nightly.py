@@ -79,7 +79,7 @@ def test_a_regression_is_confirmed_and_fails_the_night(tmp_path: Path, run_4k: d
     assert [(case["case"], case["verdict"], case["confirmed"]) for case in night["cases"]] == [
         (CASE_4K, "slower", True)
     ]
-    assert night["cases"][0]["ratio"] > 1.5  # x2 injected against a live run: well above 1 (1.0 fails it)
+    assert night["cases"][0]["ratio"] > 1.1  # beyond the 10% threshold (a live 4 KiB copy blurs the x2)
     assert [case["verdict"] for case in rerun["cases"]] == ["slower"]
     assert night["rerun_id"] == rerun["run_id"]
     report = (store / "nightly" / night["run_id"] / "report.html").read_text()

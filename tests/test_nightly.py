@@ -62,12 +62,14 @@ def test_first_and_second_night(tmp_path: Path) -> None:
 
 
 def test_a_regression_is_confirmed_and_fails_the_night(tmp_path: Path, run_4k: dict) -> None:
-    # Three earlier nights at half today's time: today is x2 slower against a history with no
-    # between-run noise. The threshold is 10%: on this shared 2-core machine a 4 KiB copy's own
-    # samples can scatter by more than 5%, and then the case is (rightly) noisy at 5%.
+    # Three earlier nights at a fifth of a live run's time: today is about x5 slower against a
+    # history with no between-run noise. x5, not x2: on a shared 2-core CI machine the live 4 KiB
+    # copy alone moves by x2 between the fixture's run, tonight's run and its rerun (seen in CI:
+    # 1.50 us, then 0.78 us in the rerun), and the rerun must still be slower. The threshold is
+    # 10%: a 4 KiB copy's own samples can scatter by more than 5%, and then it is (rightly) noisy.
     store = tmp_path / "results"
     for index in (1, 2, 3):
-        ingest(history_run(run_4k, index, 0.5, tmp_path), store)
+        ingest(history_run(run_4k, index, 0.2, tmp_path), store)
     done = cli("nightly", "--suite", "copy", "--results", store, "--threshold", "10%", "--", "-k", TEST_4K)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
     assert "REGRESSION: 1 case(s) slower, confirmed by a rerun" in done.stdout
@@ -79,7 +81,7 @@ def test_a_regression_is_confirmed_and_fails_the_night(tmp_path: Path, run_4k: d
     assert [(case["case"], case["verdict"], case["confirmed"]) for case in night["cases"]] == [
         (CASE_4K, "slower", True)
     ]
-    assert night["cases"][0]["ratio"] > 1.1  # beyond the 10% threshold (a live 4 KiB copy blurs the x2)
+    assert night["cases"][0]["ratio"] > 1.1  # beyond the 10% threshold (a live 4 KiB copy blurs the x5)
     assert [case["verdict"] for case in rerun["cases"]] == ["slower"]
     assert night["rerun_id"] == rerun["run_id"]
     report = (store / "nightly" / night["run_id"] / "report.html").read_text()

@@ -24,11 +24,11 @@ from gpubench.safe_files import safe_folder, write_file
 from gpubench.store import StoreError, machine_key, read_results, run_index
 from gpubench.store.read import read_files, select_runs
 from gpubench.store.run_id import validate_run_id
+from gpubench.verdict_defaults import DEFAULT_BASELINE_RUNS
 
 NIGHTLY_DIR = "nightly"
 VERDICTS_FILE = "verdicts.json"
 ACCEPTED_FILE = "accepted.json"
-DEFAULT_BASELINE_RUNS = 7
 
 
 def flagged_cases(results_dir: str | os.PathLike, runs: Iterable[str] | None = None) -> set[tuple[str, str]]:

@@ -34,20 +34,17 @@ import pandas as pd
 from gpubench import suites
 from gpubench.significance import mann_whitney, ratio_interval
 from gpubench.store.machine import ENVIRONMENT_COLUMNS, MACHINE_COLUMNS, machine_key  # noqa: F401  (re-exported)
+from gpubench.suites import UNITS  # noqa: F401  (re-exported)
 from gpubench.threshold import parse_threshold  # noqa: F401  (re-exported: the CLI's threshold)
+from gpubench.verdict_defaults import DEFAULT_BETWEEN_RUN_NOISE, DEFAULT_THRESHOLD
 
 ALPHA = 0.002
-DEFAULT_THRESHOLD = 0.05
 NOISE_FACTOR = 2.0
-# Between-run noise assumed for a case that one baseline run cannot measure and the store has
-# no history of: a run median 5% off its level (x NOISE_FACTOR: detectable ~16% at 5%).
-DEFAULT_BETWEEN_RUN_NOISE = 0.05
 VERDICTS = ("slower", "faster", "same", "noisy")
 
 # The figure a case is shown by comes from its suite (``gpubench.suites.headline_metric``). All
 # are derived from the time samples, so they only change how a result reads, never its verdict.
 HIGHER_IS_BETTER = re.compile(r"(gbps|gibps|tflops|gflops|_per_s|ops)$")
-UNITS = {"gbps": "GB/s", "busbw_gbps": "GB/s busbw", "algbw_gbps": "GB/s algbw", "tflops": "TFLOP/s"}
 
 # What explains a change between runs: shown at the top of a comparison when it differs.
 ENV_COLUMNS = (*ENVIRONMENT_COLUMNS, *MACHINE_COLUMNS, "profile")

@@ -5,9 +5,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from gpubench import markdown_text, strict_json, text_table
-from gpubench.compare import DEFAULT_BETWEEN_RUN_NOISE, UNITS, CaseComparison, Comparison
+from gpubench.suites import UNITS
+from gpubench.verdict_defaults import DEFAULT_BETWEEN_RUN_NOISE
+
+if TYPE_CHECKING:  # compare needs pandas; the CLI reads FORMATS without it
+    from gpubench.compare import CaseComparison, Comparison
 
 FORMATS = ("table", "markdown", "json")
 HEADINGS = ("case", "baseline", "candidate", "ratio", "CI", "p", "runs", "spread", "detect", "verdict", "note")

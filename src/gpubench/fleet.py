@@ -34,10 +34,8 @@ from gpubench import suites
 from gpubench.compare import higher_is_better
 from gpubench.store import StoreError, machine_key, run_index
 from gpubench.store.read import read_files, select_runs
+from gpubench.verdict_defaults import MAD_FACTOR, MIN_GAP, MIN_PEERS
 
-MIN_PEERS = 3
-MAD_FACTOR = 3.5
-MIN_GAP = 0.05
 MAD_TO_SIGMA = 1.4826
 READ_COLUMNS = ("gpu_name", "hostname", "median_s", *suites.all_headlines())
 
@@ -210,32 +208,6 @@ def environment_spread(runs: pd.DataFrame) -> list[EnvironmentSpread]:
             if len(set(values.values())) > 1:
                 spreads.append(EnvironmentSpread(str(model), key, values))
     return spreads
-
-
-def to_json(fleet: Fleet, plots: list[str] | None = None) -> str:
-    """Strict JSON (no NaN or Infinity): outliers first, then every machine's summary."""
-    document = {
-        "outliers": [_clean(asdict(standing)) for standing in fleet.outliers],
-        "machines": [_clean(row) for row in fleet.machines().to_dict(orient="records")],
-        "environment": [asdict(spread) for spread in fleet.environment],
-        "judged": len(fleet.standings),
-        "unjudged": fleet.unjudged,
-        "rule": fleet.rule,
-        "plots": plots or [],
-        "exit_code": fleet.exit_code,
-    }
-    return json.dumps(document, indent=2, allow_nan=False)
-
-
-def _clean(values: dict) -> dict:
-    out = {}
-    for key, value in values.items():
-        if isinstance(value, (np.integer, np.bool_)):
-            value = value.item()
-        if isinstance(value, (float, np.floating)):
-            value = float(value) if math.isfinite(value) else None
-        out[key] = value
-    return out
 
 
 def require_runs(latest: pd.DataFrame, results_dir: str | os.PathLike) -> None:

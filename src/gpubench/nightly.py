@@ -41,8 +41,8 @@ from gpubench.safe_files import write_file
 from gpubench.store import read_results
 from gpubench.suites import unjudged_suites
 from gpubench.tables import summary
+from gpubench.verdict_defaults import MIN_BASELINE_RUNS
 
-MIN_BASELINE_RUNS = 3
 REPORTED_CHANGE_POINTS = 50  # the newest; `gpubench history` lists them all
 # What pytest's -k accepts as one name; a test id with other characters reruns its whole suite.
 _K_SAFE = re.compile(r"[\w\[\]\-.:+/]+")

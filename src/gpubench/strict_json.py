@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from typing import Any
-
-import numpy as np
 
 
 def dumps(value: Any, indent: int | None = 2) -> str:
@@ -21,9 +20,10 @@ def dumps(value: Any, indent: int | None = 2) -> str:
 
 def plain(value: Any) -> Any:
     """``value`` with non-finite floats as None and numpy values as Python ones, recursively."""
-    if isinstance(value, np.ndarray):
+    np = sys.modules.get("numpy")  # no numpy value exists before numpy is imported: never import it here
+    if np is not None and isinstance(value, np.ndarray):
         value = value.tolist()
-    elif isinstance(value, np.generic):
+    elif np is not None and isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float):
         return value if math.isfinite(value) else None

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+from gpubench.compare_format import FORMATS
+from gpubench.threshold import parse_threshold
+from gpubench.verdict_defaults import DEFAULT_THRESHOLD
 
-from gpubench.compare import DEFAULT_THRESHOLD, compare_frames, parse_threshold
-from gpubench.compare_format import FORMATS, render
-from gpubench.history_noise import noise_priors
-from gpubench.store import StoreError, frame_from_json, load_json, machine_key, read_results
+if TYPE_CHECKING:
+    import pandas as pd
 
 PRIOR_COLUMNS = ("median_s", "fullname", "gpu_name", "hostname")
 
@@ -40,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from gpubench.compare import compare_frames
+    from gpubench.compare_format import render
+    from gpubench.store import StoreError
+
     threshold = parse_threshold(args.threshold)
     baseline = pd.concat([load_side(spec, Path(args.results)) for spec in args.baseline], ignore_index=True)
     runs = baseline.groupby("run_id", sort=False)["case"].size()
@@ -59,6 +66,9 @@ def main(args: argparse.Namespace) -> int:
 
 def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
     """Between-run noise per case from the store, if there is a readable one (else: the default)."""
+    from gpubench.history_noise import noise_priors
+    from gpubench.store import StoreError, machine_key, read_results
+
     machine = str(machine_key(candidate).iloc[0])
     cases = set(candidate["case"].astype(str))
     try:  # only what the priors use: this machine's measured rows of these cases, five columns
@@ -70,6 +80,8 @@ def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
 
 def load_side(spec: str, results: Path) -> pd.DataFrame:
     """A JSON file's cases, or a stored run's."""
+    from gpubench.store import StoreError, frame_from_json, load_json, read_results
+
     path = Path(spec)
     if path.is_file():
         frame = frame_from_json(load_json(path), source=path.name)

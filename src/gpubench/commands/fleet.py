@@ -5,12 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gpubench.compare import parse_threshold
-from gpubench.compare_format import format_value
-from gpubench.fleet import MAD_FACTOR, MIN_GAP, MIN_PEERS, Fleet, judge_fleet, latest_figures, to_json
-from gpubench.store import StoreError
-from gpubench.store.location import locate
-from gpubench.store.read import case_pattern_regex
+from gpubench.threshold import parse_threshold
+from gpubench.verdict_defaults import MAD_FACTOR, MIN_GAP, MIN_PEERS
 
 NAME = "fleet"
 HELP = "set each machine's latest figures against its peers (same GPU model); exit 1 if one is slower"
@@ -33,6 +29,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench.fleet import judge_fleet, latest_figures
+    from gpubench.fleet_format import table, to_json
+    from gpubench.store import StoreError
+    from gpubench.store.read import case_pattern_regex
+
     regex = case_pattern_regex(args.case) if args.case else None
     latest, runs = latest_figures(args.results, args.suite, regex)
     if latest.empty:
@@ -48,7 +49,9 @@ def main(args: argparse.Namespace) -> int:
     return fleet.exit_code
 
 
-def _plots(fleet: Fleet, args: argparse.Namespace) -> list[Path]:
+def _plots(fleet, args: argparse.Namespace) -> list[Path]:
+    from gpubench.store.location import locate
+
     if args.out:
         out = Path(args.out)
     elif locate(args.results).is_local:
@@ -58,40 +61,3 @@ def _plots(fleet: Fleet, args: argparse.Namespace) -> list[Path]:
     from gpubench.plots.fleet import plot_fleet  # matplotlib only when drawing
 
     return plot_fleet(fleet, out)
-
-
-def table(fleet: Fleet) -> str:
-    rule = fleet.rule
-    lines = [
-        f"# fleet: {len(fleet.standings)} machine-case figure(s) judged, {fleet.unjudged} with fewer than "
-        f"{rule['min_peers']:.0f} peers; outlier: > {rule['mad_factor']} x MAD of the peers and >= "
-        f"{rule['min_gap']:.0%} from their median"
-    ]
-    faster = [standing for standing in fleet.outliers if not standing.slower]
-    for title, standings in (("slower outliers (fail)", fleet.slower_outliers), ("faster outliers (shown)", faster)):
-        if standings:
-            lines.append(f"# {title}")
-            rows = [["machine", "case", "figure", "peers' median", "ratio", "peers"]]
-            rows += [[s.machine, s.case, format_value(s.metric, s.value), format_value(s.metric, s.peers_median),
-                      f"x{s.ratio:.3f}", str(s.peers)] for s in standings]  # fmt: skip
-            lines += _aligned(rows)
-    machines = fleet.machines()
-    if len(machines):
-        lines.append("# machines (time ratio: above 1 is slower than the peers)")
-        rows = [["machine", "cases", "slower", "faster", "median time ratio"]]
-        rows += [[str(r.machine), str(r.cases), str(r.slower_outliers), str(r.faster_outliers),
-                  f"x{r.median_time_ratio:.3f}"] for r in machines.itertuples()]  # fmt: skip
-        lines += _aligned(rows)
-    if fleet.environment:
-        lines.append("# environment differences among peers (figures compare only where setups agree)")
-        for spread in fleet.environment:
-            values = ", ".join(f"{machine.split(' @ ')[-1]}={value}" for machine, value in spread.values.items())
-            lines.append(f"  {spread.gpu_name}: {spread.key}: {values}")
-    if not fleet.outliers:
-        lines.append("no outlier: every judged machine is within the rule of its peers")
-    return "\n".join(lines)
-
-
-def _aligned(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]

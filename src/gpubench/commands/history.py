@@ -9,8 +9,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gpubench import strict_json
-
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -29,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench import strict_json
     from gpubench.baseline import night_marks
     from gpubench.changepoints import ChangePointsUnavailable, change_points
     from gpubench.changepoints.text import lines

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gpubench.baseline import DEFAULT_BASELINE_RUNS, accept_night
 from gpubench.commands.run import add_suite_arguments
-from gpubench.compare import DEFAULT_THRESHOLD, parse_threshold
-from gpubench.nightly import MIN_BASELINE_RUNS, nightly
+from gpubench.threshold import parse_threshold
+from gpubench.verdict_defaults import DEFAULT_BASELINE_RUNS, DEFAULT_THRESHOLD, MIN_BASELINE_RUNS
 
 NAME = "nightly"
 HELP = "run the suites, compare with the last good runs of this machine, write a report; exit 1 on a regression"
@@ -42,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench.baseline import accept_night
+    from gpubench.nightly import nightly
+
     if args.accept is not None:
         for run in accept_night(args.results, args.accept):
             print(f"accepted run {run}: its cases serve as baseline from now on")

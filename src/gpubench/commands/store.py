@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import argparse
 
-from gpubench.store.check import QUARANTINE_DIR, check_store, quarantine
-
 NAME = "store"
 HELP = "look after the results store: 'store check' lists unreadable run files, --quarantine moves them aside"
 
@@ -20,11 +18,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     check.add_argument(
         "--quarantine",
         action="store_true",
-        help=f"move the files readers skip to <results>/{QUARANTINE_DIR}/ (nothing is deleted)",
+        help="move the files readers skip to <results>/quarantine/ (nothing is deleted)",
     )
 
 
 def main(args: argparse.Namespace) -> int:
+    from gpubench.store.check import check_store, quarantine
+
     found = check_store(args.results)
     for _, why in found.bad:
         print(f"bad: {why}")

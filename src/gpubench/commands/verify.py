@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gpubench.verify.runner import CHECKS  # the check names; torch is imported only by the checks
+from gpubench.verify import CHECKS  # the check names; torch is imported only by the checks
 
 NAME = "verify"
 HELP = (

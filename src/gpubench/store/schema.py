@@ -4,6 +4,7 @@ from __future__ import annotations
 
 SCHEMA_VERSION = 1
 RUNS_DIR = "runs"
+QUARANTINE_DIR = "quarantine"  # where `gpubench store check --quarantine` moves bad run files
 
 STAT_COLUMNS = {
     "median": "median_s",

@@ -84,6 +84,8 @@ _PACKAGES = (
 # the first of these rates it carries (all derived from the time samples), else its median time.
 GENERIC_COLUMNS = (Column("case", "case"), Column("median_s", "median (us)", "{:.2f}"))
 GENERIC_HEADLINES = ("busbw_gbps", "gbps", "algbw_gbps", "tflops")
+# The unit each headline rate is shown in (GB/s = 10^9 B/s); a time is shown in s, ms, us or ns.
+UNITS = {"gbps": "GB/s", "busbw_gbps": "GB/s busbw", "algbw_gbps": "GB/s algbw", "tflops": "TFLOP/s"}
 
 
 def _load() -> dict[str, Suite]:

@@ -7,3 +7,12 @@ Modules: ``check`` (pairs, rounds, the verdict; no torch), one module per refere
 ``spin``, ``conv``, ``allreduce``), ``runner`` (which checks, in order), ``table`` (text and
 JSON), ``record`` (the rows stored as suite ``verify``). Method: docs/verify.md.
 """
+
+# Check name (the ``suite`` of a check) -> the module whose ``pairs()`` builds its pairs, in the
+# order verify runs them. Here, not in ``runner``, so that the CLI lists them without numpy.
+CHECKS = {
+    "copy": "gpubench.verify.copy",
+    "spin": "gpubench.verify.spin",
+    "conv": "gpubench.verify.conv",
+    "allreduce": "gpubench.verify.allreduce",
+}

@@ -5,15 +5,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 
+from gpubench.verify import CHECKS
 from gpubench.verify.check import Check, Pair, Skip, biased, interleave
-
-# Check name (the ``suite`` of a check) -> the module whose ``pairs()`` builds its pairs.
-CHECKS = {
-    "copy": "gpubench.verify.copy",
-    "spin": "gpubench.verify.spin",
-    "conv": "gpubench.verify.conv",
-    "allreduce": "gpubench.verify.allreduce",
-}
 
 Outcome = Check | Skip
 

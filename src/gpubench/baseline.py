@@ -9,6 +9,7 @@ so one bad case does not discard a run's other cases.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterable
@@ -29,6 +30,8 @@ from gpubench.verdict_defaults import DEFAULT_BASELINE_RUNS
 NIGHTLY_DIR = "nightly"
 VERDICTS_FILE = "verdicts.json"
 ACCEPTED_FILE = "accepted.json"
+MARKS_CACHE = ("cache", "night_marks.json")
+MARKS_CACHE_VERSION = 1
 
 
 def flagged_cases(results_dir: str | os.PathLike, runs: Iterable[str] | None = None) -> set[tuple[str, str]]:
@@ -40,27 +43,59 @@ def flagged_cases(results_dir: str | os.PathLike, runs: Iterable[str] | None = N
 def night_marks(results_dir: str | os.PathLike, runs: Iterable[str] | None = None) -> dict[tuple[str, str], str]:
     """What the nightly made of each (run id, case) it judged slower (only ``runs``' nights when
     given): ``"regression"`` (slower again in the confirmation rerun, or not rerun), ``"transient"``
-    (not slower in the rerun) or ``"accepted"`` (the night was accepted as the new normal)."""
-    marks = {}
+    (not slower in the rerun) or ``"accepted"`` (the night was accepted as the new normal).
+
+    A year of nights is a thousand verdicts files of every case; what each one marks is kept in
+    ``<results>/cache/night_marks.json`` by the file's stamp (and whether the night was accepted),
+    so only new or changed files are read.
+    """
     nightly = Path(results_dir) / NIGHTLY_DIR
     if runs is None:
         paths = sorted(nightly.glob(f"*/{VERDICTS_FILE}"))
     else:
         paths = [path for run in sorted(set(runs)) if (path := nightly / run / VERDICTS_FILE).is_file()]
+    cached = _cached_marks(results_dir)
+    entries = {}
     for path in paths:
-        accepted = (path.parent / ACCEPTED_FILE).exists()
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise StoreError(f"{path}: unreadable nightly verdicts ({error})") from None
-        try:
-            for case in data["cases"]:
-                if case["verdict"] == "slower":
-                    mark = "accepted" if accepted else "transient" if case.get("confirmed") is False else "regression"
-                    marks[str(data["run_id"]), str(case["case"])] = mark
-        except (KeyError, TypeError, AttributeError):
-            raise StoreError(f"{path}: not a nightly verdicts file (run_id, cases with case and verdict)") from None
+        stamp = _night_stamp(path)
+        entry = cached.get(path.parent.name)
+        entries[path.parent.name] = entry if entry and entry[0] == stamp else [stamp, _read_marks(path)]
+    if any(cached.get(night) != entry for night, entry in entries.items()):
+        with contextlib.suppress(OSError):  # a read-only store: read again next time
+            document = {"version": MARKS_CACHE_VERSION, "nights": {**cached, **entries}}
+            write_file(safe_folder(results_dir, *MARKS_CACHE[:-1]), MARKS_CACHE[-1], json.dumps(document))
+    return {(run, case): mark for _, marks in entries.values() for run, case, mark in marks}
+
+
+def _read_marks(path: Path) -> list[list[str]]:
+    accepted = (path.parent / ACCEPTED_FILE).exists()
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise StoreError(f"{path}: unreadable nightly verdicts ({error})") from None
+    marks = []
+    try:
+        for case in data["cases"]:
+            if case["verdict"] == "slower":
+                mark = "accepted" if accepted else "transient" if case.get("confirmed") is False else "regression"
+                marks.append([str(data["run_id"]), str(case["case"]), mark])
+    except (KeyError, TypeError, AttributeError):
+        raise StoreError(f"{path}: not a nightly verdicts file (run_id, cases with case and verdict)") from None
     return marks
+
+
+def _night_stamp(path: Path) -> str:
+    stat = path.stat()
+    return f"{stat.st_size}:{stat.st_mtime_ns}:{int((path.parent / ACCEPTED_FILE).exists())}"
+
+
+def _cached_marks(results_dir: str | os.PathLike) -> dict[str, list]:
+    try:
+        document = json.loads(Path(results_dir, *MARKS_CACHE).read_text())
+    except (OSError, ValueError):
+        return {}
+    ok = isinstance(document, dict) and document.get("version") == MARKS_CACHE_VERSION
+    return document["nights"] if ok and isinstance(document.get("nights"), dict) else {}
 
 
 def accept_night(results_dir: str | os.PathLike, run_id: str) -> list[str]:

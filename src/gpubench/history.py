@@ -18,21 +18,12 @@ import pandas as pd
 
 from gpubench import suites
 from gpubench.compare import UNITS, machine_key
-from gpubench.store.machine import ENVIRONMENT_COLUMNS, MACHINE_COLUMNS
+from gpubench.store.figures import FIGURE_COLUMNS
 
-# What ``case_history`` reads of the store (pass as ``read_results(columns=...)``).
 # What history and change points read of each run: the figures, the machine key, and what the
 # fingerprint can attribute a shift to (changepoints.attribute.ATTRIBUTABLE) with the commit.
-HISTORY_COLUMNS = (
-    "median_s",
-    "q1_s",
-    "q3_s",
-    *MACHINE_COLUMNS,
-    *ENVIRONMENT_COLUMNS,
-    "gpu_uuid",
-    "profile",
-    *suites.all_headlines(),
-)
+# The figures cache (``store.figures``) holds exactly these; ``read_results(columns=...)`` takes them too.
+HISTORY_COLUMNS = FIGURE_COLUMNS
 
 
 def case_history(frame: pd.DataFrame, pattern: str | None = None) -> pd.DataFrame:

@@ -34,11 +34,12 @@ from gpubench.changepoints import ChangePoint, ChangePointsUnavailable, change_p
 from gpubench.changepoints.text import describe
 from gpubench.compare import DEFAULT_THRESHOLD, CaseComparison, Comparison, compare_frames, machine_key
 from gpubench.compare_format import format_value
-from gpubench.history import HISTORY_COLUMNS, case_history, plot_history
+from gpubench.history import case_history, plot_history
 from gpubench.pipeline import Outcome, run_suites
 from gpubench.report import Report, plot_verdicts, verdict_table
 from gpubench.safe_files import write_file
 from gpubench.store import read_results
+from gpubench.store.figures import read_figures
 from gpubench.suites import unjudged_suites
 from gpubench.tables import summary
 from gpubench.verdict_defaults import MIN_BASELINE_RUNS
@@ -98,7 +99,7 @@ def nightly(
         rerun_dir = results / NIGHTLY_DIR / night.rerun_id
         write_verdicts(rerun_dir, night.rerun_id, night, night.confirmation, confirmation_of=night.run_id)
     measured = set(candidate.loc[candidate["status"] == "ok", "case"].astype(str))
-    store = read_results(results, machine=machine, cases=measured, columns=HISTORY_COLUMNS)  # the report's history
+    store = read_figures(results, machine=machine, cases=measured)  # the report's history
     night.change_points, night.change_points_note = machine_change_points(store, candidate, night.machine, results)
     write_night_report(night, store, candidate, outcome, baseline_runs, threshold, min_runs)
     return night

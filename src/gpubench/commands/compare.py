@@ -19,8 +19,6 @@ from gpubench.verdict_defaults import DEFAULT_THRESHOLD
 if TYPE_CHECKING:
     import pandas as pd
 
-PRIOR_COLUMNS = ("median_s", "fullname", "gpu_name", "hostname")
-
 NAME = "compare"
 HELP = "compare a candidate run with a baseline run (or several): slower, faster, same or noisy per case"
 
@@ -67,12 +65,13 @@ def main(args: argparse.Namespace) -> int:
 def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
     """Between-run noise per case from the store, if there is a readable one (else: the default)."""
     from gpubench.history_noise import noise_priors
-    from gpubench.store import StoreError, machine_key, read_results
+    from gpubench.store import StoreError, machine_key
+    from gpubench.store.figures import read_figures
 
     machine = str(machine_key(candidate).iloc[0])
     cases = set(candidate["case"].astype(str))
-    try:  # only what the priors use: this machine's measured rows of these cases, five columns
-        store = read_results(results, machine=machine, cases=cases, status="ok", columns=PRIOR_COLUMNS)
+    try:  # the figures cache: this machine's measured rows of these cases, no run file opened
+        store = read_figures(results, machine=machine, cases=cases)
     except StoreError:
         return {}
     return noise_priors(store, candidate)

@@ -31,15 +31,16 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.baseline import night_marks
     from gpubench.changepoints import ChangePointsUnavailable, change_points
     from gpubench.changepoints.text import lines
-    from gpubench.history import HISTORY_COLUMNS, case_history, plot_history, summary
-    from gpubench.store import StoreError, list_runs, read_results
+    from gpubench.history import case_history, plot_history, summary
+    from gpubench.store import StoreError, list_runs
+    from gpubench.store.figures import read_figures
     from gpubench.store.read import case_pattern_regex
 
     runs = list_runs(args.results)
     if runs.empty:
         raise StoreError(f"no run in {args.results}")
     regex = case_pattern_regex(args.case) if args.case else None
-    frame = read_results(args.results, status="ok", case_regex=regex, columns=HISTORY_COLUMNS)
+    frame = read_figures(args.results, case_regex=regex)
     history = case_history(frame, args.case)
     if history.empty:
         raise StoreError(f"no measured case matches {args.case!r} in {args.results}")

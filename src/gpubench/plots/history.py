@@ -129,7 +129,7 @@ def _panel(ax, rows, group, highlight_run, points, changes) -> None:
     ax.set_ylabel(f"{metric} / its median ({better})", fontsize=7)
     ax.tick_params(labelsize=7)
     ax.grid(True, alpha=0.3)
-    if len(cases) <= LEGEND_AT_MOST:
+    if len(cases) <= LEGEND_AT_MOST and ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=5, loc="best")
 
 

@@ -15,13 +15,12 @@ store) works from the refreshed copy in memory. Files elsewhere (``quarantine/``
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import io
 import json
 import os
 import sys
-import tempfile
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -58,7 +57,6 @@ COLUMNS = (
     "problem",
 )
 WARN_AT_MOST = 10
-READABLE = 0o644  # mkstemp makes files private; the index is for every reader of the store
 _WARNED: set[tuple[str, str]] = set()
 
 
@@ -194,27 +192,10 @@ def _save(
             "gpubench.measured": json.dumps(sets),
         }
     )
-    folder = location.join(INDEX_DIR)
-    try:
-        location.makedirs(folder)
-        if location.is_local:
-            handle, temporary = tempfile.mkstemp(dir=folder, prefix=".runs.", suffix=".tmp")
-            os.close(handle)
-            try:
-                pq.write_table(table, temporary)
-                os.chmod(temporary, READABLE)
-                os.replace(temporary, os.path.join(folder, INDEX_FILE))
-            finally:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
-        else:  # an object store's PUT is atomic: readers see the old index or the new one
-            buffer = io.BytesIO()
-            pq.write_table(table, buffer)
-            temporary = location.join(INDEX_DIR, f".runs.{uuid.uuid4().hex}.tmp")
-            location.fs.pipe_file(temporary, buffer.getvalue())
-            location.fs.mv(temporary, location.join(INDEX_DIR, INDEX_FILE))
-    except OSError:
-        pass
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    with contextlib.suppress(OSError):
+        location.replace_file(location.join(INDEX_DIR, INDEX_FILE), buffer.getvalue())
 
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:

@@ -9,11 +9,15 @@ must be installed (``s3fs`` for ``s3://``). See docs/SCHEMA.md, "Many nodes, one
 from __future__ import annotations
 
 import os
+import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpubench.store.schema import RUNS_DIR, StoreError
+
+READABLE = 0o644  # mkstemp makes files private; caches are for every reader of the store
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,53 @@ class Location:
             os.makedirs(path, exist_ok=True)
         else:
             self.fs.makedirs(path, exist_ok=True)
+
+    def replace_file(self, path: str, data: bytes) -> None:
+        """Write a cache file (the index's) whole: readers see the old file or the new one, never
+        part of one. Local: a private temporary file made readable, then ``os.replace``; an
+        object store: a PUT to a temporary key, then a move. Run files are never written so
+        (they are created exclusively: ``write.py``)."""
+        folder, name = path.rsplit("/" if not self.is_local else os.sep, 1)
+        self.makedirs(folder)
+        if self.is_local:
+            handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            try:
+                with os.fdopen(handle, "wb") as out:
+                    out.write(data)
+                os.chmod(temporary, READABLE)
+                os.replace(temporary, path)
+            finally:
+                if os.path.exists(temporary):
+                    os.unlink(temporary)
+        else:
+            temporary = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
+            self.fs.pipe_file(temporary, data)
+            self.fs.mv(temporary, path)
+
+    def list_files(self, folder: str, suffix: str) -> list[str]:
+        """The paths of the files in ``folder`` whose name ends with ``suffix`` (not hidden), sorted."""
+        if self.is_local:
+            try:
+                names = os.listdir(folder)
+            except FileNotFoundError:
+                return []
+            return sorted(os.path.join(folder, name) for name in names if name.endswith(suffix) and name[0] != ".")
+        try:
+            listing = self.fs.ls(folder, detail=False)
+        except FileNotFoundError:
+            return []
+        names = [str(path).rstrip("/").rsplit("/", 1)[-1] for path in listing]
+        return sorted(f"{folder}/{name}" for name in names if name.endswith(suffix) and name[0] != ".")
+
+    def remove(self, path: str) -> None:
+        """Remove a cache file; one already gone (another reader's cleanup) is no error."""
+        try:
+            if self.is_local:
+                os.unlink(path)
+            else:
+                self.fs.rm(path)
+        except FileNotFoundError:
+            pass
 
 
 def locate(results_dir: str | os.PathLike) -> Location:

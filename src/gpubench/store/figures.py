@@ -1,0 +1,250 @@
+"""The figures cache: each measured case's figures from every good run, read without the run files.
+
+History, change points and a one-baseline comparison's noise priors need a case's figures from
+every run of a machine (median, quartiles, headline rate, the run's setup), never its samples.
+Opening 1,000 run files for that costs seconds; ``<results>/index/figures/`` holds the same rows
+(``FIGURE_COLUMNS``, one row per measured case of a run) in a few parquet segments, read in one
+scan with pushdown of the machine, suite and case filters.
+
+The run files stay the source of truth, as for the runs index: every read sets the segments
+against the refreshed runs index (``index.run_index``). Each segment names the run files it
+covers, with their stamps, in its metadata; rows of files gone or changed are dropped, files not
+yet covered are read (only these columns, through ``read.read_files``, so validated and unified
+as every read) into a new segment. Past ``MAX_SEGMENTS`` segments, all are merged into one
+sorted by suite and case, so that a case's rows sit in few row groups and row-group statistics
+skip the rest. Segments are written whole (``Location.replace_file``); two readers refreshing at
+once may both add a segment for the same files: a file covered twice is read from one segment
+only. A store this reader cannot write is served from memory.
+
+Columns: the key columns (run id, start time, suite, case, status), ``file`` and ``machine``,
+the figures as float64, and the run's setup (machine, environment, GPU UUID, profile) as text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from gpubench import suites
+from gpubench.store.index import INDEX_DIR, RunIndex, run_index
+from gpubench.store.location import Location
+from gpubench.store.machine import ENVIRONMENT_COLUMNS, MACHINE_COLUMNS
+
+FIGURES_DIR = "figures"
+SEGMENT_SUFFIX = ".parquet"
+FIGURES_VERSION = 1
+MAX_SEGMENTS = 8
+SORT_ORDER = [(name, "ascending") for name in ("suite", "case", "started_at")]  # a case's rows together
+ROW_GROUP_ROWS = 32_768
+FIGURES = ("median_s", "q1_s", "q3_s", *suites.all_headlines())
+SETUP = (*MACHINE_COLUMNS, *ENVIRONMENT_COLUMNS, "gpu_uuid", "profile", "fullname")
+TEXT = ("file", "run_id", "suite", "case", "status", "machine", *SETUP)
+# Every column a figures row has: what history, change points and noise priors read.
+FIGURE_COLUMNS = (*FIGURES, *SETUP)
+SCHEMA = pa.schema(
+    [
+        *((name, pa.string()) for name in TEXT[:6]),
+        ("started_at", pa.timestamp("us", tz="UTC")),
+        *((name, pa.float64()) for name in FIGURES),
+        *((name, pa.string()) for name in SETUP),
+    ]
+)
+_META_FILES = b"gpubench.figures_files"
+_META_VERSION = b"gpubench.figures_version"
+
+
+@dataclass
+class _Segment:
+    path: str
+    files: dict[str, tuple[int, str]]  # run file -> its stamp (size, modified) when the rows were read
+
+
+def read_figures(
+    results_dir: str | os.PathLike | Location,
+    *,
+    machine: str | None = None,
+    suites: list[str] | None = None,
+    cases: set[str] | None = None,
+    case_regex: str | None = None,
+) -> pd.DataFrame:
+    """Figures rows of the measured cases the filters keep, oldest run first, as ``read_results``
+    returns them (``machine``: a machine key; ``case_regex``: RE2, searched)."""
+    index = run_index(results_dir)
+    if case_regex is not None:  # the case names it matches, from the index: then row groups can be skipped
+        named = _cases_matching(index, case_regex)
+        if named is not None:
+            cases, case_regex = named if cases is None else named & set(cases), None
+    rows = _row_filter(machine, suites, cases, case_regex)
+    parts = []
+    for source in _sources(index):
+        if isinstance(source, ds.Dataset):
+            parts.append(source.to_table(filter=rows))
+        else:
+            parts.append(source if rows is None else source.filter(rows))
+    table = pa.concat_tables(parts) if parts else SCHEMA.empty_table()
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    return frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
+
+
+def _cases_matching(index: RunIndex, case_regex: str) -> set[str] | None:
+    """Every measured case name the runs index knows that ``case_regex`` matches (None: a pattern
+    Python's ``re`` does not take; the scan then filters with RE2)."""
+    try:
+        pattern = re.compile(case_regex)
+    except re.error:
+        return None
+    names = {case for pairs in index.measured.values() for _, case in pairs}
+    return {name for name in names if pattern.search(name)}
+
+
+def _sources(index: RunIndex) -> list[ds.Dataset | pa.Table]:
+    """Where the figures of every good run are now: the segments (brought up to date on the way),
+    or, for a store this reader cannot write, tables in memory."""
+    location = index.location
+    good = {str(file): (int(size), str(modified))
+            for file, size, modified in zip(index.runs["file"], index.runs["size"], index.runs["modified"],
+                                            strict=True)}  # fmt: skip
+    segments = _segments(location)
+    owner: dict[str, str] = {}  # run file -> the one segment its rows are read from
+    for segment in segments:
+        for file, stamp in segment.files.items():
+            if good.get(file) == stamp:
+                owner.setdefault(file, segment.path)
+    # A segment holding rows of a file gone, changed or also held elsewhere is merged away.
+    dirty = [segment for segment in segments if any(owner.get(file) != segment.path for file in segment.files)]
+    missing = [file for file in good if file not in owner]
+    fresh = [_build(index, missing)] if missing else []
+    try:
+        if fresh:
+            segments.append(_put(location, fresh[0], {file: good[file] for file in missing}))
+        if dirty or len(segments) > MAX_SEGMENTS:
+            segments = _merge(location, segments, dirty, owner, good)
+        return [_dataset(location, [segment.path for segment in segments])] if segments else []
+    except OSError:  # a store this reader cannot write: what is current, from memory
+        clean = [segment.path for segment in segments if segment not in dirty and segment.path in owner.values()]
+        kept = [_read_segment(location, segment.path, _owned(owner, segment)) for segment in dirty]
+        return [*([_dataset(location, clean)] if clean else []), *kept, *fresh]
+
+
+def _merge(
+    location: Location, segments: list[_Segment], dirty: list[_Segment], owner: dict[str, str], good: dict
+) -> list[_Segment]:
+    """The dirty segments and the smallest clean ones merged into one, sorted by suite and case,
+    until at most ``MAX_SEGMENTS // 2`` remain: a log-structured merge, so a year of nightly
+    segments is rewritten about log(runs) times, not once a night."""
+    clean = sorted((segment for segment in segments if segment not in dirty), key=lambda segment: len(segment.files))
+    keep_clean = max(MAX_SEGMENTS // 2 - 1, 0)
+    merged = [*dirty, *clean[: max(len(clean) - keep_clean, 0)]]
+    if not merged:
+        return segments
+    tables = [_read_segment(location, segment.path, _owned(owner, segment)) for segment in merged]
+    table = pa.concat_tables(tables).sort_by(SORT_ORDER)
+    stamps = {file: good[file] for segment in merged for file in _owned(owner, segment)}
+    result = [segment for segment in segments if segment not in merged]
+    if stamps:
+        result.append(_put(location, table, stamps))
+    for segment in merged:
+        if all(segment.path != other.path for other in result):
+            location.remove(segment.path)
+    return result
+
+
+def _owned(owner: dict[str, str], segment: _Segment) -> list[str]:
+    return [file for file in segment.files if owner.get(file) == segment.path]
+
+
+def _dataset(location: Location, paths: list[str]) -> ds.Dataset:
+    return ds.dataset(paths, schema=SCHEMA, format="parquet", filesystem=location.arrow_filesystem())
+
+
+def _segments(location: Location) -> list[_Segment]:
+    found = []
+    filesystem = location.arrow_filesystem()
+    for path in location.list_files(location.join(INDEX_DIR, FIGURES_DIR), SEGMENT_SUFFIX):
+        try:  # the footer only
+            meta = pq.read_schema(path, filesystem=filesystem).metadata or {}
+        except Exception:  # a segment this version cannot read: ignored, rebuilt from the run files
+            continue
+        if json.loads(meta.get(_META_VERSION, b"0")) != FIGURES_VERSION:
+            continue
+        files = {file: (int(size), str(modified)) for file, size, modified in json.loads(meta[_META_FILES])}
+        found.append(_Segment(path, files))
+    return found
+
+
+def _build(index: RunIndex, files: list[str]) -> pa.Table:
+    """The figures rows of these run files, read through the store's one read path."""
+    from gpubench.store.machine import machine_key
+    from gpubench.store.read import read_files
+
+    runs = index.runs[index.runs["file"].isin(set(files))]
+    frame = read_files(index, runs, FIGURE_COLUMNS, pc.field("status") == "ok")
+    frame = frame.merge(runs[["run_id", "file"]], on="run_id", how="left")
+    frame["machine"] = machine_key(frame)
+    return _as_segment_table(frame).sort_by(SORT_ORDER)
+
+
+def _as_segment_table(frame: pd.DataFrame) -> pa.Table:
+    columns = {}
+    for field in SCHEMA:
+        if field.name not in frame:
+            columns[field.name] = pa.nulls(len(frame), field.type)
+        elif pa.types.is_string(field.type):
+            values = frame[field.name].astype("string")
+            columns[field.name] = pa.array(values.astype(object).where(values.notna(), None), pa.string())
+        elif pa.types.is_floating(field.type):
+            columns[field.name] = pa.array(
+                pd.to_numeric(frame[field.name], errors="coerce").astype(float), pa.float64()
+            )
+        else:
+            columns[field.name] = pa.array(pd.to_datetime(frame[field.name], utc=True), field.type)
+    return pa.table(columns, schema=SCHEMA)
+
+
+def _read_segment(location: Location, path: str, files: list[str]) -> pa.Table:
+    table = pq.read_table(io.BytesIO(location.read_bytes(path)), schema=SCHEMA)
+    return table.filter(pc.field("file").isin(pa.array(files, pa.string())))
+
+
+def _put(location: Location, table: pa.Table, stamps: dict[str, tuple[int, str]]) -> _Segment:
+    """A segment written whole, named by the run files it covers (two readers adding the same
+    files write the same name). ``OSError`` when the store cannot be written."""
+    covered = sorted([file, size, modified] for file, (size, modified) in stamps.items())
+    name = hashlib.sha256(json.dumps(covered).encode()).hexdigest()[:20] + SEGMENT_SUFFIX
+    path = location.join(INDEX_DIR, FIGURES_DIR, name)
+    meta = {_META_VERSION: json.dumps(FIGURES_VERSION).encode(), _META_FILES: json.dumps(covered).encode()}
+    buffer = io.BytesIO()
+    pq.write_table(table.replace_schema_metadata(meta), buffer, row_group_size=ROW_GROUP_ROWS)
+    location.replace_file(path, buffer.getvalue())
+    return _Segment(path, dict(stamps))
+
+
+def _row_filter(
+    machine: str | None, suites: list[str] | None, cases: set[str] | None, case_regex: str | None
+) -> ds.Expression | None:
+    parts = []
+    if machine is not None:
+        parts.append(pc.field("machine") == machine)
+    if suites is not None:
+        parts.append(pc.field("suite").isin(pa.array(sorted(set(suites)), pa.string())))
+    if cases is not None:
+        parts.append(pc.field("case").isin(pa.array(sorted(set(cases)), pa.string())))
+    if case_regex is not None:
+        parts.append(pc.match_substring_regex(pc.field("case"), case_regex))
+    expression = None
+    for part in parts:
+        expression = part if expression is None else expression & part
+    return expression
+
+
+_PANDAS_TYPES = {pa.float64(): pd.Float64Dtype(), pa.string(): pd.StringDtype()}

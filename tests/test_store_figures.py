@@ -1,0 +1,114 @@
+"""The figures cache: the same rows as a read of the run files, kept current as runs come and go."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import fsspec
+import pandas as pd
+import pytest
+from store_runs import COMMITTED, copy_run
+
+from gpubench import store
+from gpubench.store import figures as figures_module
+from gpubench.store.figures import FIGURE_COLUMNS, MAX_SEGMENTS, read_figures
+from gpubench.store.location import Location
+
+CASE = "copy[direction=h2h,host_memory=pageable,bytes=4096]"
+COMPARED = ["run_id", "suite", "case", "median_s", "q1_s", "q3_s", "gbps", "hostname", "torch_version"]
+
+
+def segments(results: Path) -> list[Path]:
+    return sorted((results / "index" / "figures").glob("*.parquet"))
+
+
+def from_run_files(results, **filters) -> pd.DataFrame:
+    """The reference: the same rows read from the run files themselves."""
+    frame = store.read_results(results, status="ok", columns=FIGURE_COLUMNS, **filters)
+    return frame.sort_values(["started_at", "run_id", "case"], ignore_index=True)
+
+
+def same_rows(cached: pd.DataFrame, reference: pd.DataFrame) -> None:
+    cached = cached.sort_values(["started_at", "run_id", "case"], ignore_index=True)
+    assert len(cached) == len(reference) > 0
+    for column in COMPARED:
+        assert cached[column].astype(str).tolist() == reference[column].astype(str).tolist(), column
+
+
+def test_figures_are_the_rows_of_the_run_files_read_by_one_scan(tmp_path):
+    results = tmp_path / "results"
+    shutil.copytree(COMMITTED, results / "runs")  # real runs of three suites, two schema versions
+    same_rows(read_figures(results), from_run_files(results))
+    assert len(segments(results)) == 1
+    same_rows(read_figures(results, case_regex="h2h.*4096"), from_run_files(results, case_regex="h2h.*4096"))
+    same_rows(read_figures(results, suites=["conv"]), from_run_files(results, suites=["conv"]))
+    machine = str(store.list_runs(results)["machine"].iloc[-1])
+    same_rows(read_figures(results, machine=machine), from_run_files(results, machine=machine))
+    assert read_figures(results, cases={"no such case"}).empty
+
+
+def test_added_removed_and_changed_run_files_are_followed(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    for day in range(1, 4):
+        store.write_run(copy_run(f"night-{day}", f"2026-11-0{day}T02:00:00"), results)
+    assert sorted(set(read_figures(results)["run_id"])) == ["night-1", "night-2", "night-3"]
+    built = []
+    real = figures_module._build
+    monkeypatch.setattr(figures_module, "_build", lambda index, files: built.append(sorted(files)) or real(index, files))
+    store.write_run(copy_run("night-4", "2026-11-04T02:00:00"), results)  # another node's run
+    assert sorted(set(read_figures(results)["run_id"])) == ["night-1", "night-2", "night-3", "night-4"]
+    assert built == [["night-4.parquet"]]  # only the new file was read
+    (results / "runs" / "night-2.parquet").unlink()  # removed by hand
+    assert sorted(set(read_figures(results)["run_id"])) == ["night-1", "night-3", "night-4"]
+    slower = copy_run("night-3", "2026-11-03T02:00:00", slower=2.0)  # replaced by hand, with other figures
+    (results / "runs" / "night-3.parquet").unlink()
+    store.write_run(slower, results)
+    cached = read_figures(results, cases={CASE})
+    same_rows(cached, from_run_files(results, cases={CASE}))
+    night_3 = cached.loc[cached["run_id"] == "night-3", "median_s"].iloc[0]
+    assert night_3 == pytest.approx(2 * cached.loc[cached["run_id"] == "night-1", "median_s"].iloc[0])
+    assert len(cached) == 3 and built[-1] == ["night-3.parquet"]
+    assert not read_figures(results).duplicated(["run_id", "case"]).any()
+
+
+def test_segments_are_merged_and_a_file_covered_twice_is_read_once(tmp_path):
+    results = tmp_path / "results"
+    for day in range(1, MAX_SEGMENTS + 3):  # a segment per night: past MAX_SEGMENTS they are merged
+        store.write_run(copy_run(f"night-{day:02d}", f"2026-11-{day:02d}T02:00:00"), results)
+        read_figures(results)
+    assert len(segments(results)) <= MAX_SEGMENTS // 2 + 1
+    same_rows(read_figures(results), from_run_files(results))
+    shutil.copy(segments(results)[0], segments(results)[0].with_name("copy-of-a-segment.parquet"))  # two readers' race
+    same_rows(read_figures(results), from_run_files(results))
+    assert not any(path.name.startswith("copy-of") for path in segments(results))  # merged away
+
+
+def test_a_store_that_cannot_be_written_is_served_from_memory(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    for day in range(1, 4):
+        store.write_run(copy_run(f"night-{day}", f"2026-11-0{day}T02:00:00"), results)
+    read_figures(results)
+    store.write_run(copy_run("night-4", "2026-11-04T02:00:00"), results)
+    (results / "runs" / "night-1.parquet").unlink()
+    before = {path.name: path.read_bytes() for path in segments(results)}
+
+    def refuse(self, path, data):
+        raise PermissionError(path)
+
+    monkeypatch.setattr(Location, "replace_file", refuse)
+    monkeypatch.setattr(Location, "remove", refuse)
+    same_rows(read_figures(results), from_run_files(results))
+    assert {path.name: path.read_bytes() for path in segments(results)} == before  # nothing written
+
+
+def test_an_object_store_through_fsspec(tmp_path):
+    url = "memory://figures-test/results"
+    for day in range(1, 4):
+        store.write_run(copy_run(f"night-{day}", f"2026-11-0{day}T02:00:00"), url)
+    try:
+        cached = read_figures(url, cases={CASE})
+        assert cached["run_id"].tolist() == ["night-1", "night-2", "night-3"]
+        assert fsspec.filesystem("memory").glob("/figures-test/results/index/figures/*.parquet")
+    finally:
+        fsspec.filesystem("memory").rm("/figures-test", recursive=True)

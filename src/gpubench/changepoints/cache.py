@@ -3,7 +3,7 @@
 ``<results>/cache/changepoints/<machine>.json`` holds, per case, the change points of its
 history with a key: the last run id, the number of runs and a digest of every run id, of the
 nightly's marks on them and of the method's settings. The store is append-only, so an unchanged
-key means an unchanged answer. Files are replaced atomically (temporary file and rename); an
+key means an unchanged answer. Files are replaced atomically (``safe_files.write_file``); an
 unreadable or foreign file is ignored, and a store that cannot be written to is not cached.
 """
 
@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from gpubench.history import slug
+from gpubench.safe_files import safe_folder, write_file
 
 CACHE_DIR = Path("cache") / "changepoints"
 VERSION = 1
@@ -42,7 +42,8 @@ class Cache:
         for machine in sorted(self.changed):
             document = {"version": VERSION, "machine": machine, "cases": self.machines[machine]}
             try:
-                _write_atomic(self.folder / f"{slug(machine)}.json", json.dumps(document, allow_nan=False))
+                folder = safe_folder(self.folder.parent, self.folder.name)
+                write_file(folder, f"{slug(machine)}.json", json.dumps(document, allow_nan=False))
             except OSError:
                 return  # a read-only store: answers are recomputed next time
         self.changed.clear()
@@ -65,15 +66,3 @@ def _read(path: Path, machine: str) -> dict[str, Any]:
         return {}
     ok = isinstance(document, dict) and document.get("version") == VERSION and document.get("machine") == machine
     return document.get("cases", {}) if ok and isinstance(document.get("cases"), dict) else {}
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)

@@ -41,9 +41,9 @@ import pandas as pd
 from gpubench.compare import ALPHA, NOISE_FACTOR, compare_frames, parse_threshold
 from gpubench.compare_format import format_detectable
 from gpubench.history_noise import noise_priors
-from gpubench.verdict_defaults import MIN_BASELINE_RUNS
 from gpubench.pipeline import run_suites
 from gpubench.store import read_results
+from gpubench.verdict_defaults import MIN_BASELINE_RUNS
 
 
 def main(argv: list[str] | None = None) -> int:

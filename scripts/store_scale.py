@@ -141,8 +141,8 @@ def measure(store: Path, repeat: int, src: Path, only: list[str] | None = None) 
         "fleet (every machine's latest)": [*gpubench, "fleet", *results, "--out", str(scratch / "fleet")],
     }
     print(f"store {store}: {len(runs)} runs; code from {src}; load before: {os.getloadavg()}")
-    wall, cpu = _timed([*gpubench, "compare", baselines[-1], candidate, *results], env)  # builds the index once
-    print(f"  first read (builds the index if the code has one): {wall:.2f} s wall, {cpu:.2f} s CPU")
+    wall, cpu = _timed([*gpubench, "compare", baselines[-1], candidate, *results], env)  # builds the caches once
+    print(f"  first read (builds the caches the code has): {wall:.2f} s wall, {cpu:.2f} s CPU")
     for name, command in operations.items():
         if only and not any(part in name for part in only):
             continue

@@ -55,7 +55,12 @@ def test_added_removed_and_changed_run_files_are_followed(tmp_path, monkeypatch)
     assert sorted(set(read_figures(results)["run_id"])) == ["night-1", "night-2", "night-3"]
     built = []
     real = figures_module._build
-    monkeypatch.setattr(figures_module, "_build", lambda index, files: built.append(sorted(files)) or real(index, files))
+
+    def spy(index, files):
+        built.append(sorted(files))
+        return real(index, files)
+
+    monkeypatch.setattr(figures_module, "_build", spy)
     store.write_run(copy_run("night-4", "2026-11-04T02:00:00"), results)  # another node's run
     assert sorted(set(read_figures(results)["run_id"])) == ["night-1", "night-2", "night-3", "night-4"]
     assert built == [["night-4.parquet"]]  # only the new file was read

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from gpubench import strict_json
-from gpubench.atomic import atomic_write_text
 from gpubench.result import CaseResult, case_name
+from gpubench.safe_files import write_file
 
 
 def case_block(result: CaseResult) -> dict[str, Any]:
@@ -104,4 +104,5 @@ def dumps(document: Any) -> str:
 
 def write_document(document: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write ``document`` to ``path`` atomically (a temporary file beside it, then a rename)."""
-    return atomic_write_text(path, dumps(document))
+    target = Path(path)
+    return write_file(target.parent, target.name, dumps(document))

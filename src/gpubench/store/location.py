@@ -9,15 +9,12 @@ must be installed (``s3fs`` for ``s3://``). See docs/SCHEMA.md, "Many nodes, one
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from gpubench.store.schema import RUNS_DIR, StoreError
-
-READABLE = 0o644  # mkstemp makes files private; caches are for every reader of the store
 
 
 @dataclass(frozen=True)
@@ -95,21 +92,15 @@ class Location:
 
     def replace_file(self, path: str, data: bytes) -> None:
         """Write a cache file (the index's) whole: readers see the old file or the new one, never
-        part of one. Local: a private temporary file made readable, then ``os.replace``; an
-        object store: a PUT to a temporary key, then a move. Run files are never written so
+        part of one. Local: ``safe_files.write_file`` (temporary file, then a rename); an object
+        store: a PUT to a temporary key, then a move. Run files are never written so
         (they are created exclusively: ``write.py``)."""
         folder, name = path.rsplit("/" if not self.is_local else os.sep, 1)
         self.makedirs(folder)
         if self.is_local:
-            handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-            try:
-                with os.fdopen(handle, "wb") as out:
-                    out.write(data)
-                os.chmod(temporary, READABLE)
-                os.replace(temporary, path)
-            finally:
-                if os.path.exists(temporary):
-                    os.unlink(temporary)
+            from gpubench.safe_files import write_file
+
+            write_file(folder, name, data)
         else:
             temporary = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
             self.fs.pipe_file(temporary, data)

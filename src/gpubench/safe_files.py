@@ -86,6 +86,8 @@ def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, *, tight: bool 
     for text in fig.findobj(Text):
         if id(text) not in formatted:
             text.set_parse_math(False)
+    if savefig.get("dpi") not in (None, "figure"):
+        fig.set_dpi(savefig["dpi"])  # lay out at the resolution drawn: text is measured once, not per resolution
     if tight:
         fig.tight_layout()
     temporary = _temporary(path)

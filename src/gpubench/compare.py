@@ -258,66 +258,67 @@ def compare_frames(
     baseline_runs = list(dict.fromkeys(baseline["run_id"].astype(str))) if len(baseline) else []
     comparison = Comparison(baseline_runs, str(candidate_runs[0]), threshold, alpha)
     comparison.env = env_differences(baseline, candidate)
-    base_rows = _by_case(baseline)
-    cand_rows = _by_case(candidate)
-    for key in list(dict.fromkeys([*cand_rows, *base_rows])):
+    base_rows = _CaseRows(baseline)
+    cand_rows = _CaseRows(candidate)
+    for key in list(dict.fromkeys([*cand_rows.groups, *base_rows.groups])):
         suite, case = key
-        base = base_rows.get(key, pd.DataFrame())
-        cand = cand_rows.get(key, pd.DataFrame())
-        base_ok = base[base["status"] == "ok"] if len(base) else base
-        cand_ok = cand[cand["status"] == "ok"] if len(cand) else cand
+        base = base_rows.groups.get(key, _NONE)
+        cand = cand_rows.groups.get(key, _NONE)
+        base_ok = base_rows.measured(base)
+        cand_ok = cand_rows.measured(cand)
         if len(base_ok) and len(cand_ok):
             prior = (priors or {}).get(key)
-            comparison.cases.append(
-                _compare_case(suite, case, base_ok, cand_ok.iloc[0], threshold, alpha, noise_factor, min_runs, prior)
-            )
+            runs = [base_rows.run_sample(position) for position in base_ok]
+            candidate_run = cand_rows.run_sample(cand_ok[0])
+            judgement = judge(runs, candidate_run, threshold, alpha, noise_factor, min_runs, prior)
+            metric = _headline(suite, base_rows, base_ok, cand_rows, cand_ok[0])
+            if metric == "median_s":
+                base_value, cand_value = judgement.centre_s, candidate_run.median_s
+            else:
+                base_value = float(np.median(base_rows.values[metric][base_ok].astype(float)))
+                cand_value = float(cand_rows.values[metric][cand_ok[0]])
+            comparison.cases.append(CaseComparison(suite, case, judgement, metric, base_value, cand_value))
         elif len(base_ok) or len(cand_ok):
-            other = cand if len(base_ok) else base
-            reason = _skip_reason(other)
+            reason = cand_rows.skip_reason(cand) if len(base_ok) else base_rows.skip_reason(base)
             where = "baseline only" if len(base_ok) else "candidate only"
             comparison.unmatched.append(Unmatched(suite, case, where, reason))
         else:
-            reason = _skip_reason(pd.concat([frame for frame in (base, cand) if len(frame)]))
+            reasons = [*base_rows.skip_reasons(base), *cand_rows.skip_reasons(cand)]
+            reason = "; ".join(dict.fromkeys(reasons)) or "not measured"
             comparison.unmatched.append(Unmatched(suite, case, "measured on neither side", reason))
     return comparison
 
 
-def _compare_case(
-    suite: str,
-    case: str,
-    base: pd.DataFrame,
-    cand: pd.Series,
-    threshold: float,
-    alpha: float,
-    noise_factor: float,
-    min_runs: int,
-    prior: NoisePrior | None,
-) -> CaseComparison:
-    runs = [run_sample(row) for _, row in base.iterrows()]
-    judgement = judge(runs, run_sample(cand), threshold, alpha, noise_factor, min_runs, prior)
-    metric = headline_metric(base, cand)
-    if metric == "median_s":
-        base_value, cand_value = judgement.centre_s, run_sample(cand).median_s
-    else:
-        base_value, cand_value = float(np.median(base[metric].astype(float))), float(cand[metric])
-    return CaseComparison(suite, case, judgement, metric, base_value, cand_value)
-
-
 def run_sample(row: pd.Series) -> RunSample:
     """A stored row's samples; the median of the samples when there are any, else ``median_s``."""
-    samples = row.get("samples_s")
+    return _run_sample(row["run_id"], row.get("samples_s"), row.get("median_s"), row.get("case"))
+
+
+def _run_sample(run_id: object, samples: object, median: object, case: object) -> RunSample:
     if samples is not None and not isinstance(samples, float) and len(samples):
         values = tuple(float(value) for value in samples)
-        return RunSample(str(row["run_id"]), float(np.median(values)), values)
-    median = row.get("median_s")
+        return RunSample(str(run_id), float(np.median(values)), values)
     if median is None or pd.isna(median):
-        raise ValueError(f"case {row.get('case')} of run {row.get('run_id')} has neither samples nor a median")
-    return RunSample(str(row["run_id"]), float(median), None)
+        raise ValueError(f"case {case} of run {run_id} has neither samples nor a median")
+    return RunSample(str(run_id), float(median), None)
 
 
 def headline_metric(base: pd.DataFrame, cand: pd.Series) -> str:
     known = [metric for metric in cand.dropna().index if metric in base and base[metric].notna().all()]
     return suites.headline_metric(str(cand["suite"]), known)
+
+
+def _headline(suite: str, base: _CaseRows, base_ok: np.ndarray, cand: _CaseRows, cand_row: int) -> str:
+    """``headline_metric`` on row positions: metrics the candidate row and every baseline row have."""
+    known = [
+        metric
+        for metric in suites.headline_candidates(suite)
+        if metric in cand.present
+        and cand.present[metric][cand_row]
+        and metric in base.present
+        and base.present[metric][base_ok].all()
+    ]
+    return suites.headline_metric(suite, known)
 
 
 def env_differences(baseline: pd.DataFrame, candidate: pd.DataFrame) -> list[EnvDifference]:
@@ -342,38 +343,58 @@ def case_keys(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(keys, index=frame.index)
 
 
-# What judging a case reads of its rows. Slicing only these keeps the per-case split cheap: row
-# indexing over a store's ~160 nullable columns cost seconds at a few thousand rows.
+# What judging a case reads of its rows: only these columns are turned into arrays.
 _JUDGED_COLUMNS = ("run_id", "suite", "case", "status", "skip_reason", "median_s", "samples_s", *suites.all_headlines())
+_NONE = np.zeros(0, dtype=np.intp)
 
 
-def _by_case(frame: pd.DataFrame) -> dict[tuple[str, str], pd.DataFrame]:
-    if frame.empty:
-        return {}
-    narrow = _plain(frame[[column for column in _JUDGED_COLUMNS if column in frame]])
-    groups: dict[tuple[str, str], list[int]] = {}
-    for position, key in enumerate(case_keys(frame)):
-        groups.setdefault(key, []).append(position)
-    return {key: narrow.take(positions) for key, positions in groups.items()}
+class _CaseRows:
+    """A frame's judged columns as numpy arrays (numbers as float64 with NaN, the rest as objects
+    with None) and the row positions of each (suite, case): judging a case indexes arrays, where
+    slicing a DataFrame of nullable columns per case cost seconds at a few thousand rows."""
 
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.values: dict[str, np.ndarray] = {}
+        self.present: dict[str, np.ndarray] = {}
+        self.groups: dict[tuple[str, str], np.ndarray] = {}
+        self.ok = np.zeros(0, dtype=bool)
+        if frame.empty:
+            return
+        for name in _JUDGED_COLUMNS:
+            if name not in frame:
+                continue
+            column = frame[name]
+            if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+                self.values[name] = column.to_numpy(dtype=float, na_value=np.nan)
+            else:
+                self.values[name] = column.to_numpy(dtype=object, na_value=None)
+            self.present[name] = ~pd.isna(self.values[name])
+        groups: dict[tuple[str, str], list[int]] = {}
+        for position, key in enumerate(case_keys(frame)):
+            groups.setdefault(key, []).append(position)
+        self.groups = {key: np.array(positions, dtype=np.intp) for key, positions in groups.items()}
+        self.ok = self.values["status"] == "ok"
 
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Numbers as float64 (NaN for missing), the rest as objects (None): two numpy blocks, which
-    pandas slices in microseconds, where nullable columns cost one array operation each."""
-    columns = {}
-    for name, column in frame.items():
-        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            columns[name] = column.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            columns[name] = pd.Series(column.to_numpy(dtype=object, na_value=None), dtype=object)  # not "str"
-    return pd.DataFrame(columns)
+    def measured(self, positions: np.ndarray) -> np.ndarray:
+        return positions[self.ok[positions]] if len(positions) else positions
 
+    def run_sample(self, position: int) -> RunSample:
+        def value(name: str) -> object:
+            return self.values[name][position] if name in self.values else None
 
-def _skip_reason(rows: pd.DataFrame) -> str:
-    if rows.empty:
-        return "not in this run"
-    reasons = rows["skip_reason"].dropna().astype(str).unique() if "skip_reason" in rows else []
-    return "; ".join(reasons) if len(reasons) else "not measured"
+        return _run_sample(value("run_id"), value("samples_s"), value("median_s"), value("case"))
+
+    def skip_reasons(self, positions: np.ndarray) -> list[str]:
+        """The rows' skip reasons, each once, in order."""
+        if "skip_reason" not in self.values:
+            return []
+        present = positions[self.present["skip_reason"][positions]]
+        return list(dict.fromkeys(str(value) for value in self.values["skip_reason"][present]))
+
+    def skip_reason(self, positions: np.ndarray) -> str:
+        if not len(positions):
+            return "not in this run"
+        return "; ".join(self.skip_reasons(positions)) or "not measured"
 
 
 def _values(frame: pd.DataFrame, key: str) -> list[str]:

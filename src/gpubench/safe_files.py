@@ -86,8 +86,13 @@ def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, *, tight: bool 
     for text in fig.findobj(Text):
         if id(text) not in formatted:
             text.set_parse_math(False)
+    if savefig.get("dpi") not in (None, "figure"):
+        fig.set_dpi(savefig["dpi"])  # lay out at the resolution drawn: text is measured once, not per resolution
     if tight:
         fig.tight_layout()
+        # Laid out now: no layout engine left, else savefig draws the whole figure once more first
+        # (to run the engine; tight_layout leaves a placeholder engine that does nothing).
+        fig.set_layout_engine(None)
     temporary = _temporary(path)
     try:
         with open(temporary, "wb") as out:

@@ -9,6 +9,7 @@ Exit status: 0 nothing slower, 1 something slower, 2 bad input.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,11 +47,12 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.store import StoreError
 
     threshold = parse_threshold(args.threshold)
-    baseline = pd.concat([load_side(spec, Path(args.results)) for spec in args.baseline], ignore_index=True)
+    stored = read_stored([*args.baseline, args.candidate], Path(args.results))
+    baseline = pd.concat([load_side(spec, Path(args.results), stored) for spec in args.baseline], ignore_index=True)
     runs = baseline.groupby("run_id", sort=False)["case"].size()
     if len(runs) < len(args.baseline):
         raise StoreError("the same baseline run was given twice")
-    candidate = load_side(args.candidate, Path(args.results))
+    candidate = load_side(args.candidate, Path(args.results), stored)
     priors = history_priors(Path(args.results), candidate) if len(runs) == 1 else None
     comparison = compare_frames(baseline, candidate, threshold, priors=priors)
     if not comparison.cases:
@@ -77,11 +79,33 @@ def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
     return noise_priors(store, candidate)
 
 
-def load_side(spec: str, results: Path) -> pd.DataFrame:
-    """A JSON file's cases, or a stored run's."""
+def read_stored(specs: list[str], results: Path) -> dict[str, pd.DataFrame]:
+    """The stored runs among ``specs`` (those that are not files), read in one pass over the store
+    (its index loads once); empty when any of them cannot be read, which ``load_side`` then says."""
+    from gpubench.store import StoreError, read_results
+
+    run_ids = list(dict.fromkeys(spec for spec in specs if _run_id(spec)))
+    try:
+        rows = read_results(results, run_ids=run_ids) if run_ids else None
+    except StoreError:
+        return {}
+    if rows is None:
+        return {}
+    return {str(run): frame.reset_index(drop=True) for run, frame in rows.groupby("run_id", sort=False)}
+
+
+def _run_id(spec: str) -> bool:
+    path = Path(spec)
+    return not path.is_file() and path.suffix != ".json" and "/" not in spec
+
+
+def load_side(spec: str, results: Path, stored: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """A JSON file's cases, or a stored run's (from ``stored`` when it holds the run)."""
     from gpubench.store import StoreError, frame_from_json, load_json, read_results
 
     path = Path(spec)
+    if stored and spec in stored and _run_id(spec):
+        return stored[spec]
     if path.is_file():
         frame = frame_from_json(load_json(path), source=path.name)
         if frame.empty:

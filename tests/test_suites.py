@@ -12,7 +12,7 @@ from gpubench.tables import summary
 def test_every_registered_suite_resolves_what_it_names():
     for suite in suites.SUITES.values():
         assert callable(suite.case_module().measure) and callable(suite.case_module().configs)
-        assert suite.plotter() is None or callable(suite.plotter())
+        assert all(callable(plotter) for plotter in suite.plotters())
         assert suite.doctor() is None or callable(suite.doctor())
         assert suite.headline == "median_s" or suite.headline in {column.key for column in suite.columns}
 

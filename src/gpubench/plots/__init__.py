@@ -1,13 +1,18 @@
-"""Figures of a stored run: each registered suite's plotter, ``plot(frame, out_dir) -> [png paths]``.
+"""Figures of a stored run: each registered suite's plotters, ``plot(frame, out_dir) -> [png paths]``.
 
 Plotters read only the DataFrame the store returns; they never measure or read files. Each is
 named in the suite registry (``gpubench.suites``) and imported when its suite has rows to draw.
+Figures are independent and drawing them is CPU work, so with several plotters and several
+cores they are drawn in forked worker processes (the parent's imports are inherited); the
+paths come back in the registry's order either way.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import matplotlib
@@ -15,6 +20,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only: no display on benchmark machines or in CI
 
 import pandas as pd
+from matplotlib import font_manager
 
 from gpubench.suites import SUITES
 
@@ -24,13 +30,19 @@ def plot_run(frame: pd.DataFrame, out_dir: str | os.PathLike) -> list[Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     measured = frame[frame["status"] == "ok"] if "status" in frame else frame
-    written: list[Path] = []
+    tasks = []
     for suite in SUITES.values():
         rows = measured[measured["suite"] == suite.name].dropna(axis="columns", how="all")
-        plotter = suite.plotter() if not rows.empty else None
+        plotters = suite.plotters() if not rows.empty else ()
         missing = [column for column in suite.plot_columns if column not in rows]
-        if plotter is not None and missing:
+        if plotters and missing:
             print(f"gpubench: warning: no {suite.name} figure: its rows lack {', '.join(missing)}", file=sys.stderr)
-        elif plotter is not None:
-            written += plotter(rows, out)
-    return written
+        elif plotters:
+            tasks += [(plotter, rows) for plotter in plotters]
+    workers = min(len(tasks), os.cpu_count() or 1)
+    if workers < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [path for plotter, rows in tasks for path in plotter(rows, out)]
+    font_manager.get_font(font_manager.findfont(font_manager.FontProperties()))  # loaded once, before the fork
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        drawn = [pool.submit(plotter, rows, out) for plotter, rows in tasks]
+        return [path for future in drawn for path in future.result()]

@@ -32,7 +32,8 @@ class Suite:
     ``case`` names the module with ``configs(profile) -> list[config]`` and
     ``measure(config) -> CaseResult`` (configs have ``params()``); ``columns`` lay out its text
     table; ``headline`` is the metric column a case is shown by (``median_s`` when the suite has
-    none); ``plot`` draws ``(frame, out_dir) -> [png paths]``; ``plot_columns`` are the columns the plot needs (rows
+    none); ``plot`` draws ``(frame, out_dir) -> [png paths]`` (several references: drawn in
+    parallel); ``plot_columns`` are the columns the plot needs (rows
     without them are not drawn, and that is said); ``doctor_rules`` judges stored
     rows against physical limits, ``(frame, run label) -> [Finding]``. ``judged`` False keeps a
     suite's rows out of the nightly's verdicts and out of "the latest run" that commands pick
@@ -44,7 +45,7 @@ class Suite:
     case: str
     columns: tuple[Column, ...] = ()
     headline: str = "median_s"
-    plot: str | None = None
+    plot: str | tuple[str, ...] | None = None
     doctor_rules: str | None = None
     plot_columns: tuple[str, ...] = ()
     judged: bool = True
@@ -59,8 +60,10 @@ class Suite:
     def measure(self, config: Any) -> Any:
         return self.case_module().measure(config)
 
-    def plotter(self) -> Callable[..., Any] | None:
-        return resolve(self.plot) if self.plot else None
+    def plotters(self) -> tuple[Callable[..., Any], ...]:
+        """The suite's figure makers: one reference, or several that can be drawn in parallel."""
+        references = (self.plot,) if isinstance(self.plot, str) else self.plot or ()
+        return tuple(resolve(reference) for reference in references)
 
     def doctor(self) -> Callable[..., Any] | None:
         return resolve(self.doctor_rules) if self.doctor_rules else None

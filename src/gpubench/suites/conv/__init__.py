@@ -24,7 +24,9 @@ SUITES = (
             Column("max_abs_diff", "max |diff|", "{:.2g}"),
         ),
         headline="tflops",
-        plot="gpubench.suites.conv.plot:plot",
+        plot=tuple(
+            f"gpubench.suites.conv.plot:{name}" for name in ("plot_speedups", "plot_first_calls", "plot_dynamic")
+        ),
         plot_columns=(
             "device",
             "dtype",

@@ -44,19 +44,42 @@ def variant_label(row: pd.Series) -> str:
 
 def plot(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
     """``conv_speedup_*.png``, ``conv_first_call_*.png`` and ``conv_dynamic_*.png``."""
+    return [*plot_speedups(frame, out_dir), *plot_first_calls(frame, out_dir), *plot_dynamic(frame, out_dir)]
+
+
+def plot_speedups(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """``conv_speedup_<device>_<variant>.png``: one heatmap per device and variant."""
+    return [_speedup(rows, device, variant, out_dir / f"conv_speedup_{slug}.png")
+            for device, variant, slug, rows in _static(frame)]  # fmt: skip
+
+
+def plot_first_calls(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """``conv_first_call_<device>_<variant>.png``: one heatmap per device and variant."""
+    return [_first_call(rows, device, variant, out_dir / f"conv_first_call_{slug}.png")
+            for device, variant, slug, rows in _static(frame)]  # fmt: skip
+
+
+def plot_dynamic(frame: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """``conv_dynamic_<device>.png``: cumulative time over the dynamic batch-size sequence."""
+    frame = _prepared(frame)
+    dynamic = frame[frame["scenario"] == "dynamic"]
+    return [_dynamic(rows, device, out_dir / f"conv_dynamic_{safe_name(device)}.png")
+            for device, rows in dynamic.groupby("device", sort=False)]  # fmt: skip
+
+
+def _prepared(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame[[column for column in COLUMNS if column in frame]].copy()
     frame["variant"] = frame.apply(variant_label, axis=1)
     frame["row"] = frame["shape"].astype(str) + " n" + frame["batch"].astype(str)
-    written: list[Path] = []
+    return frame
+
+
+def _static(frame: pd.DataFrame):
+    """(device, variant, file-name slug, rows) of the static-shape cases, per device and variant."""
+    frame = _prepared(frame)
     static = frame[frame["scenario"] == "static"]
     for (device, variant), rows in static.groupby(["device", "variant"], sort=False):
-        slug = safe_name(f"{device}_{variant.replace(' ', '_').replace('+', '_')}")
-        written.append(_speedup(rows, device, variant, out_dir / f"conv_speedup_{slug}.png"))
-        written.append(_first_call(rows, device, variant, out_dir / f"conv_first_call_{slug}.png"))
-    dynamic = frame[frame["scenario"] == "dynamic"]
-    for device, rows in dynamic.groupby("device", sort=False):
-        written.append(_dynamic(rows, device, out_dir / f"conv_dynamic_{safe_name(device)}.png"))
-    return written
+        yield device, variant, safe_name(f"{device}_{variant.replace(' ', '_').replace('+', '_')}"), rows
 
 
 def _cells(rows: pd.DataFrame, column: str) -> dict[tuple[str, bool, bool], pd.Series]:

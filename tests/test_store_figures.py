@@ -7,6 +7,7 @@ from pathlib import Path
 
 import fsspec
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from store_runs import COMMITTED, copy_run
 
@@ -46,6 +47,27 @@ def test_figures_are_the_rows_of_the_run_files_read_by_one_scan(tmp_path):
     machine = str(store.list_runs(results)["machine"].iloc[-1])
     same_rows(read_figures(results, machine=machine), from_run_files(results, machine=machine))
     assert read_figures(results, cases={"no such case"}).empty
+    # Within a run, cases keep the order their suite lists them in (sizes ascending), as stored.
+    cached, reference = read_figures(results), store.read_results(results, status="ok", columns=FIGURE_COLUMNS)
+    for run_id, rows in reference.groupby("run_id", sort=False):
+        assert cached.loc[cached["run_id"] == run_id, "case"].tolist() == rows["case"].tolist()
+
+
+def test_a_segment_of_another_version_or_unreadable_is_replaced(tmp_path):
+    results = tmp_path / "results"
+    for day in range(1, 3):
+        store.write_run(copy_run(f"night-{day}", f"2026-11-0{day}T02:00:00"), results)
+    read_figures(results)
+    folder = results / "index" / "figures"
+    table = pq.read_table(segments(results)[0])
+    meta = {**table.schema.metadata, b"gpubench.figures_version": b"0"}
+    pq.write_table(table.replace_schema_metadata(meta), folder / "older.parquet")
+    (folder / "torn.parquet").write_bytes(b"PAR1 not really")
+    segments(results)[0].unlink()
+    same_rows(read_figures(results), from_run_files(results))
+    assert [path.name for path in segments(results)] != [] and not any(
+        path.name in ("older.parquet", "torn.parquet") for path in segments(results)
+    )
 
 
 def test_added_removed_and_changed_run_files_are_followed(tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from gpubench import suites
+from gpubench import suites, text_table
 from gpubench.compare import UNITS, machine_key
 from gpubench.store.figures import FIGURE_COLUMNS
 
@@ -24,6 +24,7 @@ from gpubench.store.figures import FIGURE_COLUMNS
 # fingerprint can attribute a shift to (changepoints.attribute.ATTRIBUTABLE) with the commit.
 # The figures cache (``store.figures``) holds exactly these; ``read_results(columns=...)`` takes them too.
 HISTORY_COLUMNS = FIGURE_COLUMNS
+SUMMARY_HEADINGS = ("case", "runs", "first", "last", "min", "max", "max/min", "last vs median")
 
 
 def case_history(frame: pd.DataFrame, pattern: str | None = None) -> pd.DataFrame:
@@ -81,7 +82,7 @@ def summary(history: pd.DataFrame) -> str:
     lines = []
     for machine, rows in history.groupby("machine", sort=False):
         lines.append(f"# {machine}")
-        cells = [["case", "runs", "first", "last", "min", "max", "max/min", "last vs median"]]
+        cells = []
         for (_, case), group in rows.groupby(["suite", "case"], sort=False):
             values = group["value"]
             metric = group["metric"].iloc[-1]
@@ -99,12 +100,7 @@ def summary(history: pd.DataFrame) -> str:
                     f"x{last_vs:.3f}",
                 ]
             )
-        widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
-        for n, line in enumerate(cells):
-            text = "  ".join(
-                c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))
-            )
-            lines.append(("# " if n == 0 else "  ") + text.rstrip())
+        lines += text_table.aligned(SUMMARY_HEADINGS, cells, left={0})
         lines.append("")
     return "\n".join(lines).rstrip()
 

@@ -16,8 +16,9 @@ skip the rest. Segments are written whole (``Location.replace_file``); two reade
 once may both add a segment for the same files: a file covered twice is read from one segment
 only. A store this reader cannot write is served from memory.
 
-Columns: the key columns (run id, start time, suite, case, status), ``file`` and ``machine``,
-the figures as float64, and the run's setup (machine, environment, GPU UUID, profile) as text.
+Columns: the key columns (run id, start time, suite, case, status), ``file``, ``machine`` and
+``position`` (the row's place in its run file, so cases keep their suite's order), the figures as
+float64, and the run's setup (machine, environment, GPU UUID, profile, fullname) as text.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from gpubench.store.machine import ENVIRONMENT_COLUMNS, MACHINE_COLUMNS
 
 FIGURES_DIR = "figures"
 SEGMENT_SUFFIX = ".parquet"
-FIGURES_VERSION = 1
+FIGURES_VERSION = 2
 MAX_SEGMENTS = 8
 SORT_ORDER = [(name, "ascending") for name in ("suite", "case", "started_at")]  # a case's rows together
 ROW_GROUP_ROWS = 32_768
@@ -55,6 +56,7 @@ SCHEMA = pa.schema(
     [
         *((name, pa.string()) for name in TEXT[:6]),
         ("started_at", pa.timestamp("us", tz="UTC")),
+        ("position", pa.int32()),  # the row's place in its run file: the suite's own order of cases
         *((name, pa.float64()) for name in FIGURES),
         *((name, pa.string()) for name in SETUP),
     ]
@@ -67,6 +69,7 @@ _META_VERSION = b"gpubench.figures_version"
 class _Segment:
     path: str
     files: dict[str, tuple[int, str]]  # run file -> its stamp (size, modified) when the rows were read
+    foreign: bool = False  # another version's or unreadable: removed at the next write
 
 
 def read_figures(
@@ -93,7 +96,8 @@ def read_figures(
             parts.append(source if rows is None else source.filter(rows))
     table = pa.concat_tables(parts) if parts else SCHEMA.empty_table()
     frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
-    return frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
+    frame = frame.sort_values(["started_at", "run_id", "position"], kind="stable", ignore_index=True)
+    return frame.drop(columns="position")
 
 
 def _cases_matching(index: RunIndex, case_regex: str) -> set[str] | None:
@@ -121,19 +125,23 @@ def _sources(index: RunIndex) -> list[ds.Dataset | pa.Table]:
             if good.get(file) == stamp:
                 owner.setdefault(file, segment.path)
     # A segment holding rows of a file gone, changed or also held elsewhere is merged away.
-    dirty = [segment for segment in segments if any(owner.get(file) != segment.path for file in segment.files)]
+    dirty = [segment for segment in segments
+             if segment.foreign or any(owner.get(file) != segment.path for file in segment.files)]  # fmt: skip
     missing = [file for file in good if file not in owner]
-    fresh = [_build(index, missing)] if missing else []
+    pending = [_build(index, missing)] if missing else []  # rows not yet in a segment
     try:
-        if fresh:
-            segments.append(_put(location, fresh[0], {file: good[file] for file in missing}))
+        if pending:
+            added = _put(location, pending[0], {file: good[file] for file in missing})
+            pending = []
+            segments = [segment for segment in segments if segment.path != added.path] + [added]
+            owner.update(dict.fromkeys(missing, added.path))
         if dirty or len(segments) > MAX_SEGMENTS:
             segments = _merge(location, segments, dirty, owner, good)
         return [_dataset(location, [segment.path for segment in segments])] if segments else []
     except OSError:  # a store this reader cannot write: what is current, from memory
         clean = [segment.path for segment in segments if segment not in dirty and segment.path in owner.values()]
-        kept = [_read_segment(location, segment.path, _owned(owner, segment)) for segment in dirty]
-        return [*([_dataset(location, clean)] if clean else []), *kept, *fresh]
+        kept = [_read_segment(location, segment.path, owned) for segment in dirty if (owned := _owned(owner, segment))]
+        return [*([_dataset(location, clean)] if clean else []), *kept, *pending]
 
 
 def _merge(
@@ -147,12 +155,11 @@ def _merge(
     merged = [*dirty, *clean[: max(len(clean) - keep_clean, 0)]]
     if not merged:
         return segments
-    tables = [_read_segment(location, segment.path, _owned(owner, segment)) for segment in merged]
-    table = pa.concat_tables(tables).sort_by(SORT_ORDER)
+    tables = [_read_segment(location, segment.path, owned) for segment in merged if (owned := _owned(owner, segment))]
     stamps = {file: good[file] for segment in merged for file in _owned(owner, segment)}
     result = [segment for segment in segments if segment not in merged]
     if stamps:
-        result.append(_put(location, table, stamps))
+        result.append(_put(location, pa.concat_tables(tables).sort_by(SORT_ORDER), stamps))
     for segment in merged:
         if all(segment.path != other.path for other in result):
             location.remove(segment.path)
@@ -173,9 +180,10 @@ def _segments(location: Location) -> list[_Segment]:
     for path in location.list_files(location.join(INDEX_DIR, FIGURES_DIR), SEGMENT_SUFFIX):
         try:  # the footer only
             meta = pq.read_schema(path, filesystem=filesystem).metadata or {}
-        except Exception:  # a segment this version cannot read: ignored, rebuilt from the run files
-            continue
-        if json.loads(meta.get(_META_VERSION, b"0")) != FIGURES_VERSION:
+            if json.loads(meta.get(_META_VERSION, b"0")) != FIGURES_VERSION:
+                raise ValueError("another version's segment")
+        except Exception:  # a segment this version cannot read: ignored, its rows rebuilt from the run files
+            found.append(_Segment(path, {}, foreign=True))
             continue
         files = {file: (int(size), str(modified)) for file, size, modified in json.loads(meta[_META_FILES])}
         found.append(_Segment(path, files))
@@ -191,6 +199,7 @@ def _build(index: RunIndex, files: list[str]) -> pa.Table:
     frame = read_files(index, runs, FIGURE_COLUMNS, pc.field("status") == "ok")
     frame = frame.merge(runs[["run_id", "file"]], on="run_id", how="left")
     frame["machine"] = machine_key(frame)
+    frame["position"] = frame.groupby("run_id", sort=False).cumcount()  # read_files keeps each file's order
     return _as_segment_table(frame).sort_by(SORT_ORDER)
 
 
@@ -206,6 +215,8 @@ def _as_segment_table(frame: pd.DataFrame) -> pa.Table:
             columns[field.name] = pa.array(
                 pd.to_numeric(frame[field.name], errors="coerce").astype(float), pa.float64()
             )
+        elif pa.types.is_integer(field.type):
+            columns[field.name] = pa.array(frame[field.name].to_numpy(), field.type)
         else:
             columns[field.name] = pa.array(pd.to_datetime(frame[field.name], utc=True), field.type)
     return pa.table(columns, schema=SCHEMA)

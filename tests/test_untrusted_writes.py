@@ -133,6 +133,19 @@ def test_a_symlink_in_the_store_is_never_written_through(tmp_path):
     assert victim.read_text() == "precious"
 
 
+@pytest.mark.parametrize(("folder", "command"), [("plots", ["plot"]), ("history", ["history"]), ("fleet", ["fleet"])])
+def test_a_folder_link_planted_in_the_store_is_never_followed(tmp_path, folder, command):
+    results = tmp_path / "results"
+    data = document(copy_bench("h2h", 4096, 1e-6), copy_bench("h2h", 1 << 20, 1e-4), run_id="copy-run")
+    assert run_cli("ingest", str(write_json(data, tmp_path / "c.json")), "--results", str(results))[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (results / folder).symlink_to(elsewhere, target_is_directory=True)
+    status, _, err = run_cli(*command, "--results", str(results))
+    assert status == 2 and one_error_line(err) and "symbolic link" in err, err
+    assert list(elsewhere.iterdir()) == []  # nothing written through the link
+
+
 def test_a_stored_param_cannot_steer_a_plot_outside_out(tmp_path):
     """conv plots name files after stored params (device, dtype, layout): '/../' must stay a name."""
     rows = []

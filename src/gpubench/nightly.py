@@ -37,7 +37,7 @@ from gpubench.compare_format import format_value
 from gpubench.history import case_history, plot_history
 from gpubench.pipeline import Outcome, run_suites
 from gpubench.report import Report, plot_verdicts, verdict_table
-from gpubench.safe_files import write_file
+from gpubench.safe_files import safe_folder, write_file
 from gpubench.store import read_results
 from gpubench.store.figures import read_figures
 from gpubench.suites import unjudged_suites
@@ -93,10 +93,10 @@ def nightly(
             night.confirmation = compare_frames(baseline, rerun, threshold, min_runs=min_runs)
         night.regressions, night.transients = split_confirmed(night.comparison, night.confirmation, confirm)
     night.status, night.exit_code, night.lines = _status(night, baseline, min_runs, outcome)
-    night.report_dir = results / NIGHTLY_DIR / outcome.run_id
+    night.report_dir = safe_folder(results, NIGHTLY_DIR, outcome.run_id)  # no planted link is followed
     write_verdicts(night.report_dir, night.run_id, night, night.comparison)
     if night.rerun_id and night.confirmation is not None:
-        rerun_dir = results / NIGHTLY_DIR / night.rerun_id
+        rerun_dir = safe_folder(results, NIGHTLY_DIR, night.rerun_id)
         write_verdicts(rerun_dir, night.rerun_id, night, night.confirmation, confirmation_of=night.run_id)
     measured = set(candidate.loc[candidate["status"] == "ok", "case"].astype(str))
     store = read_figures(results, machine=machine, cases=measured)  # the report's history

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from gpubench.document import write_document
+from gpubench.safe_files import safe_folder
 from gpubench.store import IngestedRun, StoreError, ingest, read_results
 
 BENCHMARKS_HOME = Path(__file__).resolve().parents[2] / "benchmarks"
@@ -80,7 +81,7 @@ def finish(stored: IngestedRun, results: Path, failure: str | None = None) -> Ou
 
     results = Path(results)
     frame = read_results(results, stored.run_id)
-    plots = plot_run(frame, results / "plots" / stored.run_id)
+    plots = plot_run(frame, safe_folder(results, "plots", stored.run_id))
     lines = [
         summary(frame),
         "",
@@ -97,8 +98,7 @@ def finish(stored: IngestedRun, results: Path, failure: str | None = None) -> Ou
 
 def _ingest_and_archive(json_path: Path, results: Path) -> IngestedRun:
     stored = ingest(json_path, results)
-    archive = results / "json"
-    archive.mkdir(exist_ok=True)
+    archive = safe_folder(results, "json")
     os.replace(json_path, archive / f"{stored.run_id}.json")
     return stored
 

@@ -58,8 +58,8 @@ class Report:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         html_path, md_path = out / "report.html", out / "report.md"
-        _write_atomic(html_path, self.to_html())
-        _write_atomic(md_path, self.to_markdown(out))
+        write_file(out, html_path.name, self.to_html())
+        write_file(out, md_path.name, self.to_markdown(out))
         return html_path, md_path
 
     def to_html(self) -> str:
@@ -173,10 +173,6 @@ def plot_verdicts(comparison: Comparison, path: Path) -> Path:
 
 def _row_class(row: list[str]) -> str:
     return row[HEADINGS.index("verdict")] if len(row) == len(HEADINGS) else ""
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    write_file(path.parent, path.name, text)
 
 
 _CSS = """

@@ -50,12 +50,13 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _plots(fleet, args: argparse.Namespace) -> list[Path]:
+    from gpubench.safe_files import safe_folder
     from gpubench.store.location import locate
 
     if args.out:
         out = Path(args.out)
     elif locate(args.results).is_local:
-        out = Path(args.results) / "fleet"
+        out = safe_folder(args.results, "fleet")
     else:
         return []  # a remote store: figures only where --out says
     from gpubench.plots.fleet import plot_fleet  # matplotlib only when drawing

@@ -32,6 +32,7 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.changepoints import ChangePointsUnavailable, change_points
     from gpubench.changepoints.text import lines
     from gpubench.history import case_history, plot_history, summary
+    from gpubench.safe_files import safe_folder
     from gpubench.store import StoreError, list_runs
     from gpubench.store.figures import read_figures
     from gpubench.store.read import case_pattern_regex
@@ -49,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
         points, unavailable = change_points(matched, night_marks(args.results), args.results), None
     except ChangePointsUnavailable as error:
         points, unavailable = None, str(error)
-    out = Path(args.out) if args.out else Path(args.results) / "history"
+    out = Path(args.out) if args.out else safe_folder(args.results, "history")
     plots = plot_history(history, out, change_points=points, environment=runs)
     if args.format == "json":
         document = {

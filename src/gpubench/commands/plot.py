@@ -17,10 +17,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from gpubench.plots import plot_run
+    from gpubench.safe_files import safe_folder
     from gpubench.store import latest_run_id, read_results, validate_run_id
 
     run_id = validate_run_id(args.run) if args.run is not None else latest_run_id(args.results)
-    out = Path(args.out) if args.out else Path(args.results) / "plots" / run_id
-    for path in plot_run(read_results(args.results, run_id), out) or []:
+    frame = read_results(args.results, run_id)
+    out = Path(args.out) if args.out else safe_folder(args.results, "plots", run_id)  # no planted link followed
+    for path in plot_run(frame, out) or []:
         print(path)
     return 0

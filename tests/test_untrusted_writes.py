@@ -5,6 +5,7 @@ Findings 1, 5 and the permission and debris parts of 10 of issue 10.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -97,6 +98,20 @@ def test_run_files_get_the_umask_permissions(tmp_path):
     finally:
         os.umask(old)
     assert run.path.stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize("code", [errno.EPERM, errno.EXDEV])
+def test_a_filesystem_without_hard_links_still_gets_one_whole_file_per_run(tmp_path, monkeypatch, code):
+    def no_links(source, target):
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "link", no_links)
+    results = tmp_path / "r"
+    run = store.ingest(write_json(document(bench(), run_id="nolink"), tmp_path / "d.json"), results)
+    assert store.read_results(results, "nolink")["run_id"].tolist() == ["nolink"]
+    with pytest.raises(store.StoreError, match="already in the store"):
+        store.ingest(write_json(document(bench(), run_id="nolink"), tmp_path / "again.json"), results)
+    assert sorted(path.name for path in (results / "runs").iterdir()) == [run.path.name]  # no debris, no claim left
 
 
 def test_old_temporary_debris_is_removed_by_the_next_write_fresh_kept(tmp_path):

@@ -123,11 +123,6 @@ def _formatter_texts(fig: Any) -> set[int]:
 
 def _temporary(path: Path) -> Path:
     """A new hidden file beside ``path``, created exclusively (never an existing file or link)."""
-    for _ in range(100):
-        temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
-        try:
-            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666))
-        except FileExistsError:
-            continue
-        return temporary
-    raise StoreError(f"{path.parent}: could not create a temporary file")
+    from gpubench.store.write import create_temporary  # the store's one way of making one
+
+    return create_temporary(path.parent, f".{path.name}.")

@@ -109,7 +109,8 @@ def _speedup(rows: pd.DataFrame, device: str, variant: str, path: Path) -> Path:
     finite = matrix[np.isfinite(matrix) & (matrix > 0)]
     spread = max(1.05, float(np.max(np.maximum(finite, 1 / finite)))) if finite.size else 2.0
     title = f"Speed-up over benchmark off, deterministic off (median time ratio, >1 = faster)\n{variant} on {device}"
-    return _heatmap(matrix, labels, columns, LogNorm(1 / spread, spread), "RdBu", "{:.2f}", title, device, path)
+    norm, unit = LogNorm(1 / spread, spread), "speed-up (median time ratio, x; log scale)"
+    return _heatmap(matrix, labels, columns, norm, "RdBu", "{:.2f}", title, device, path, unit)
 
 
 def _first_call(rows: pd.DataFrame, device: str, variant: str, path: Path) -> Path:
@@ -126,10 +127,11 @@ def _first_call(rows: pd.DataFrame, device: str, variant: str, path: Path) -> Pa
     norm = LogNorm(low, max(high, low * 1.01))
     what = "First call (ms, wall clock after synchronising; holds the autotuning when benchmark is on)"
     title = f"{what}\n{variant} on {device}"
-    return _heatmap(matrix, labels, columns, norm, "viridis", "{:.3g}", title, device, path)
+    unit = "first call (ms; log scale)"
+    return _heatmap(matrix, labels, columns, norm, "viridis", "{:.3g}", title, device, path, unit)
 
 
-def _heatmap(matrix, rows, columns, norm, cmap, fmt, title, device, path: Path) -> Path:
+def _heatmap(matrix, rows, columns, norm, cmap, fmt, title, device, path: Path, unit: str) -> Path:
     fig, ax = plt.subplots(figsize=(2.0 + 1.05 * len(columns), 1.6 + 0.42 * len(rows)))
     masked = np.ma.masked_invalid(matrix)
     image = ax.imshow(masked, norm=norm, cmap=cmap, aspect="auto")
@@ -146,6 +148,7 @@ def _heatmap(matrix, rows, columns, norm, cmap, fmt, title, device, path: Path) 
     for boundary in range(len(columns) // len(DIRECTIONS), len(columns), len(columns) // len(DIRECTIONS)):
         ax.axvline(boundary - 0.5, color="white", linewidth=2)
     bar = fig.colorbar(image, ax=ax, shrink=0.8)
+    bar.set_label(unit, fontsize=7)
     bar.ax.yaxis.set_major_formatter(FormatStrFormatter("%.3g"))  # plain numbers, not 9x10^-1
     wide = norm.vmax / norm.vmin > 10  # over a decade, labelled minor ticks would overlap
     bar.ax.yaxis.set_minor_formatter(NullFormatter() if wide else FormatStrFormatter("%.3g"))

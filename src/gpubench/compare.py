@@ -289,12 +289,8 @@ def compare_frames(
     return comparison
 
 
-def run_sample(row: pd.Series) -> RunSample:
-    """A stored row's samples; the median of the samples when there are any, else ``median_s``."""
-    return _run_sample(row["run_id"], row.get("samples_s"), row.get("median_s"), row.get("case"))
-
-
-def _run_sample(run_id: object, samples: object, median: object, case: object) -> RunSample:
+def run_sample(run_id: object, samples: object, median: object, case: object) -> RunSample:
+    """One run's samples of a case; the median of the samples when there are any, else ``median``."""
     if samples is not None and not isinstance(samples, float) and len(samples):
         values = tuple(float(value) for value in samples)
         return RunSample(str(run_id), float(np.median(values)), values)
@@ -303,13 +299,8 @@ def _run_sample(run_id: object, samples: object, median: object, case: object) -
     return RunSample(str(run_id), float(median), None)
 
 
-def headline_metric(base: pd.DataFrame, cand: pd.Series) -> str:
-    known = [metric for metric in cand.dropna().index if metric in base and base[metric].notna().all()]
-    return suites.headline_metric(str(cand["suite"]), known)
-
-
 def _headline(suite: str, base: _CaseRows, base_ok: np.ndarray, cand: _CaseRows, cand_row: int) -> str:
-    """``headline_metric`` on row positions: metrics the candidate row and every baseline row have."""
+    """The suite's headline metric among those the candidate row and every baseline row have."""
     known = [
         metric
         for metric in suites.headline_candidates(suite)
@@ -382,7 +373,7 @@ class _CaseRows:
         def value(name: str) -> object:
             return self.values[name][position] if name in self.values else None
 
-        return _run_sample(value("run_id"), value("samples_s"), value("median_s"), value("case"))
+        return run_sample(value("run_id"), value("samples_s"), value("median_s"), value("case"))
 
     def skip_reasons(self, positions: np.ndarray) -> list[str]:
         """The rows' skip reasons, each once, in order."""

@@ -1,3 +1,3 @@
 """Load gpubench's pytest-benchmark plugin: device-timed stats, fingerprint, skipped cases."""
 
-from gpubench.pytest_plugin import *  # noqa: F403 - fixtures and hooks must live in this namespace
+from gpubench.run.pytest_plugin import *  # noqa: F403 - fixtures and hooks must live in this namespace

@@ -4,7 +4,7 @@ Ranks run as local worker processes, one group per (backend, device, world size)
 every size once; each case reports its size. ``--gpubench-world-size N[,N...]`` picks the ranks.
 """
 
-from gpubench.pytest_plugin import parametrize_cases
+from gpubench.run.pytest_plugin import parametrize_cases
 from gpubench.suites.collectives import all_reduce as collective
 from gpubench.suites.collectives.case import parse_world_sizes, verify
 

@@ -1,6 +1,6 @@
 """Copy bandwidth: H2D, D2H, D2D, bidirectional, pinned and pageable, and the host baseline."""
 
-from gpubench.pytest_plugin import parametrize_cases
+from gpubench.run.pytest_plugin import parametrize_cases
 from gpubench.suites.copy import case as copy
 
 

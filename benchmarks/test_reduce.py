@@ -3,7 +3,7 @@
 The same harness as test_allreduce.py; ``--gpubench-world-size N[,N...]`` picks the ranks.
 """
 
-from gpubench.pytest_plugin import parametrize_cases
+from gpubench.run.pytest_plugin import parametrize_cases
 from gpubench.suites.collectives import reduce as collective
 from gpubench.suites.collectives.case import parse_world_sizes, verify
 

@@ -6,7 +6,7 @@ chosen case (in their order; when there are fewer runs than nights they are reus
 each night is one real run's measurements), changes a fingerprint column (``--key``, e.g. the
 driver) from night ``--at`` on, and makes one case (``--case``, default: the steadiest)
 ``--step`` times slower from the same night on. It then runs
-``gpubench.changepoints.change_points`` on that history and on the same history without the
+``gpubench.analysis.changepoints.change_points`` on that history and on the same history without the
 step, and reports:
 
 * stepped history: was the step found at night ``--at`` (or within one night), with which
@@ -28,10 +28,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gpubench.changepoints import change_points
-from gpubench.changepoints.detect import noise
-from gpubench.changepoints.text import describe
+from gpubench.analysis.changepoints import change_points
+from gpubench.analysis.changepoints.detect import noise
 from gpubench.store import read_results
+from gpubench.views.changepoints import describe
 
 
 def main(argv: list[str] | None = None) -> int:

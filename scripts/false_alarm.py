@@ -38,12 +38,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gpubench.compare import ALPHA, NOISE_FACTOR, compare_frames, parse_threshold
-from gpubench.compare_format import format_detectable
-from gpubench.history_noise import noise_priors
-from gpubench.pipeline import run_suites
+from gpubench.analysis.compare import compare_frames
+from gpubench.analysis.noise import noise_priors
+from gpubench.analysis.rules import ALPHA, MIN_BASELINE_RUNS, NOISE_FACTOR, parse_threshold
+from gpubench.pipeline import RunRequest, run_suites
 from gpubench.store import read_results
-from gpubench.verdict_defaults import MIN_BASELINE_RUNS
+from gpubench.views.compare import format_detectable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         for number in range(1, args.runs + 1):
             start = time.monotonic()
             with quiet(log):
-                run_id = run_suites(args.profile, args.suite, args.store).run_id
+                run_id = run_suites(RunRequest(args.profile, tuple(args.suite or ()) or None), args.store).run_id
             print(f"run {number}/{args.runs}: {run_id} ({time.monotonic() - start:.0f} s)", flush=True)
     store = read_results(args.store)
     runs = list(dict.fromkeys(store["run_id"].astype(str)))
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     def rerun(run_id: str) -> pd.DataFrame:
         if run_id not in reruns:
             with quiet(log):
-                new = run_suites(args.profile, suites, args.store / "confirm").run_id
+                new = run_suites(RunRequest(args.profile, tuple(suites)), args.store / "confirm").run_id
             reruns[run_id] = read_results(args.store / "confirm", new)
         return reruns[run_id]
 

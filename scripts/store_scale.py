@@ -46,8 +46,8 @@ ONE_CASE = "copy[direction=h2h,host_memory=pageable,bytes=1048576]"
 JUDGE = """
 import sys
 from pathlib import Path
-from gpubench import baseline as b
-from gpubench.compare import compare_frames
+from gpubench.analysis import baseline as b
+from gpubench.analysis.compare import compare_frames
 results, run_id = Path(sys.argv[1]), sys.argv[2]
 if hasattr(b, "load_baseline"):
     candidate, base = b.load_baseline(results, run_id, 7)

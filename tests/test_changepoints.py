@@ -15,10 +15,10 @@ import pytest
 from compare_support import REPO, bench_case, inject, load, write_json
 
 from gpubench import cli as gpubench_cli
-from gpubench.changepoints import ChangePoint, change_points
-from gpubench.changepoints import cases as cases_module
-from gpubench.changepoints.text import describe
+from gpubench.analysis.changepoints import ChangePoint, change_points
+from gpubench.analysis.changepoints import cases as cases_module
 from gpubench.store import ingest
+from gpubench.views.changepoints import describe
 
 RECORDED = REPO / "results" / "json" / "20261127T002306Z-9a356c.json"  # a real CPU run of the copy suite
 STEP_CASE = "copy[direction=h2h,host_memory=pageable,bytes=16777216]"
@@ -184,7 +184,7 @@ def test_without_ruptures_history_says_so_and_carries_on(tmp_path: Path, monkeyp
 
 
 def test_history_reads_every_column_a_shift_is_attributed_to():
-    from gpubench.changepoints.attribute import ATTRIBUTABLE
-    from gpubench.history import HISTORY_COLUMNS
+    from gpubench.analysis.changepoints.attribute import ATTRIBUTABLE
+    from gpubench.analysis.history import HISTORY_COLUMNS
 
     assert set(ATTRIBUTABLE) <= set(HISTORY_COLUMNS)  # else history and the nightly attribute nothing

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from gpubench.result import CaseSkipped, VerificationError
+from gpubench.measure.result import CaseSkipped, VerificationError
 from gpubench.suites.collectives import case
 from gpubench.suites.collectives.data import check_is_exact, count_wrong
 from gpubench.suites.collectives.plot import plot, ratio_table
@@ -22,7 +22,7 @@ from gpubench.suites.collectives.spec import (
     parse_sizes,
     whole_count,
 )
-from gpubench.tables import summary
+from gpubench.views.tables import summary
 
 # nccl-tests' PERFORMANCE.md: (bus-bandwidth factor at n ranks, per-rank (send, recv) elements of
 # a whole array of ``count`` elements). The size is always the whole array.

@@ -10,11 +10,11 @@ from pathlib import Path
 import allreduce_faults
 import pytest
 
-from gpubench.result import CaseSkipped, VerificationError
+from gpubench.measure.result import CaseSkipped, VerificationError
+from gpubench.measure.workers import run_group
 from gpubench.suites.collectives import case
 from gpubench.suites.collectives.launch import CollectiveError, _rank_env, free_port, launch
 from gpubench.suites.collectives.spec import COLLECTIVES, Sweep, collective
-from gpubench.workers import run_group
 
 SMALL = (8, 4096)
 FAST = {"warmup": 2, "samples": 3, "min_sample_s": 1e-4, "min_iters": 2, "max_iters": 5}

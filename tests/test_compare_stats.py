@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from gpubench.compare import RunSample, higher_is_better, judge, parse_threshold
-from gpubench.significance import mann_whitney, ratio_interval
+from gpubench.analysis.compare import RunSample, higher_is_better, judge
+from gpubench.analysis.rules import parse_threshold
+from gpubench.analysis.significance import mann_whitney, ratio_interval
 
 
 @pytest.mark.parametrize("n1, n2", [(4, 5), (7, 7), (15, 15), (15, 3000)])

@@ -13,8 +13,8 @@ import pytest
 from compare_support import foreign_run, inject, write_json
 
 from gpubench import cli as gpubench_cli
-from gpubench.compare import NoisePrior, RunSample, compare_frames, judge
-from gpubench.history_noise import noise_priors
+from gpubench.analysis.compare import NoisePrior, RunSample, compare_frames, judge
+from gpubench.analysis.noise import noise_priors
 from gpubench.store import frame_from_json
 
 

@@ -5,7 +5,7 @@ import re
 import pytest
 import torch
 
-from gpubench.result import CaseSkipped, VerificationError
+from gpubench.measure.result import CaseSkipped, VerificationError
 from gpubench.suites.conv import case as conv
 from gpubench.suites.conv.case import FLAG_COMBOS, ConvConfig, Flags
 from gpubench.suites.conv.shapes import ConvShape, conv_flops

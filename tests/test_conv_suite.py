@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from support import run_benchmarks
 
-from gpubench.plots import plot_run
 from gpubench.store import ingest, read_results
-from gpubench.tables import summary
+from gpubench.views.figures import plot_run
+from gpubench.views.tables import summary
 
 REPO = Path(__file__).resolve().parents[1]
 # One quick shape in NCHW (12 static cases) plus its dynamic scenario, on the CPU, all four combinations.

@@ -5,7 +5,7 @@ import os
 import pytest
 import torch
 
-from gpubench.result import CaseResult, CaseSkipped
+from gpubench.measure.result import CaseResult, CaseSkipped
 from gpubench.suites.conv import case as conv
 from gpubench.suites.conv.case import FLAG_COMBOS, ConvConfig
 from gpubench.suites.conv.shapes import ConvShape
@@ -65,7 +65,7 @@ def test_cuda_combinations_skip_without_starting_a_worker():
 def _fake_cuda_worker(monkeypatch, kernels):
     """serve() for CUDA with measuring and profiling replaced by a log of what ran, in order."""
     import gpubench.suites.conv.worker as worker
-    from gpubench.stats import Measurement
+    from gpubench.measure.stats import Measurement
 
     log = []
 
@@ -96,7 +96,7 @@ def test_kernels_are_recorded_once_after_every_case_was_timed(monkeypatch):
 
 
 def test_no_kernel_recorded_on_cuda_fails_the_case(monkeypatch):
-    from gpubench.result import VerificationError
+    from gpubench.measure.result import VerificationError
 
     _fake_cuda_worker(monkeypatch, {"a": ["implicit_gemm"]})
     configs = [case(SHAPE_A, FLAG_COMBOS[0], device="cuda"), case(SHAPE_B, FLAG_COMBOS[0], device="cuda")]
@@ -108,7 +108,7 @@ def test_no_kernel_recorded_on_cuda_fails_the_case(monkeypatch):
 
 
 def test_a_failing_profiler_fails_every_cuda_case_with_its_reason(monkeypatch):
-    from gpubench.result import VerificationError
+    from gpubench.measure.result import VerificationError
 
     _fake_cuda_worker(monkeypatch, RuntimeError("CUPTI_ERROR_NOT_INITIALIZED"))
     (only,) = serve("cuda", FLAG_COMBOS[0], [case(SHAPE_A, FLAG_COMBOS[0], device="cuda")])

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from gpubench.env import pcie_theoretical_gbps
-from gpubench.result import CaseSkipped, VerificationError
+from gpubench.machine.fingerprint import pcie_theoretical_gbps
+from gpubench.measure.result import CaseSkipped, VerificationError
 from gpubench.suites.copy import case as copy
 
 

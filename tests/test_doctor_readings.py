@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from gpubench import nvml as nvml_module
 from gpubench.doctor import collect, diagnose, load_readings, machine
 from gpubench.doctor import readings as doctor_readings
+from gpubench.machine import nvml as nvml_module
 
 DATA = Path(__file__).parent / "data" / "doctor"
 RECORDED = sorted(path for path in DATA.glob("*.json") if not path.stem.startswith("results_"))

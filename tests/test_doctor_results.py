@@ -9,11 +9,11 @@ import pandas as pd
 from support import cli
 
 from gpubench.doctor import judge_run, judge_store
-from gpubench.document import benchmark_entry, dumps, run_block, run_document
-from gpubench.result import CaseResult
-from gpubench.stats import Measurement
+from gpubench.measure.result import CaseResult
+from gpubench.measure.stats import Measurement
+from gpubench.measure.timing import CUDA_EVENT_CLOCK
+from gpubench.run.document import benchmark_entry, dumps, run_block, run_document
 from gpubench.store import ingest, read_results
-from gpubench.timing import CUDA_EVENT_CLOCK
 
 DATA = Path(__file__).parent / "data" / "doctor"
 

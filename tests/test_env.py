@@ -4,7 +4,8 @@ import types
 import pytest
 from support import cli
 
-from gpubench import env, nvml
+from gpubench.machine import fingerprint as env
+from gpubench.machine import nvml
 
 
 def test_fingerprint_without_nvml_records_what_exists(monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 from store_runs import copy_run
 
 from gpubench import cli, store
-from gpubench.fleet import judge_fleet, latest_figures
+from gpubench.analysis.fleet import judge_fleet, latest_figures
 
 GPU = "NVIDIA H100 80GB HBM3"
 

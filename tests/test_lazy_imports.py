@@ -14,9 +14,9 @@ from pathlib import Path
 
 from support import python
 
-from gpubench.document import benchmark_entry, dumps, run_block, run_document
-from gpubench.result import CaseResult
-from gpubench.stats import Measurement
+from gpubench.measure.result import CaseResult
+from gpubench.measure.stats import Measurement
+from gpubench.run.document import benchmark_entry, dumps, run_block, run_document
 
 DATA = Path(__file__).parent / "data" / "doctor"
 

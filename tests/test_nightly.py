@@ -14,7 +14,7 @@ import torch
 import yaml
 from compare_support import REPO, cli, inject, load, run_copy_suite, write_json
 
-from gpubench.baseline import flagged_cases, select_baseline
+from gpubench.analysis.baseline import flagged_cases, select_baseline
 from gpubench.store import ingest, read_results
 from gpubench.suites.copy import case as copy_case
 

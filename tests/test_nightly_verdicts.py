@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from compare_support import REPO, bench_case, inject, load, write_json
 
-from gpubench import nightly as nightly_module
-from gpubench.baseline import accept_night, flagged_cases, night_marks
-from gpubench.pipeline import Outcome
+from gpubench.analysis.baseline import accept_night, flagged_cases, night_marks
+from gpubench.nightly import job as nightly_module
+from gpubench.pipeline import Outcome, RunRequest
 from gpubench.store import ingest
 
 RECORDED = REPO / "results" / "json" / "20261127T002306Z-9a356c.json"  # a real CPU run of the copy suite
@@ -49,7 +49,7 @@ def recorded_nights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: py
         recorded_run({CASE: request.param}, "today-rerun", 10.01, tmp_path),
     ]
 
-    def run_suites(profile, suites, results, benchmarks=None, pytest_args=None) -> Outcome:
+    def run_suites(request: RunRequest, results: Path) -> Outcome:
         stored = ingest(replay.pop(0), results)
         return Outcome(stored.run_id, 0, f"replayed {stored.run_id}", [])
 
@@ -58,7 +58,7 @@ def recorded_nights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: py
 
 
 def test_a_confirmed_regression_of_a_noisy_case_fails_the_night(recorded_nights: Path) -> None:
-    night = nightly_module.nightly(recorded_nights, suites=["copy"], threshold=0.05)
+    night = nightly_module.nightly(recorded_nights, RunRequest(suites=("copy",)), threshold=0.05)
     judged = {case.case: case.judgement for case in night.comparison.cases}
     assert judged[CASE].detectable == pytest.approx(0.19, abs=0.02)  # noise well above the threshold
     assert judged[CASE].ratio == pytest.approx(1.3)
@@ -76,7 +76,7 @@ def test_a_confirmed_regression_of_a_noisy_case_fails_the_night(recorded_nights:
 
 @pytest.mark.parametrize("recorded_nights", [1.0], indirect=True)
 def test_a_slowdown_the_rerun_does_not_confirm_is_transient(recorded_nights: Path) -> None:
-    night = nightly_module.nightly(recorded_nights, suites=["copy"], threshold=0.05)
+    night = nightly_module.nightly(recorded_nights, RunRequest(suites=("copy",)), threshold=0.05)
     assert night.status == "pass" and night.exit_code == 0
     assert [case.case for case in night.transients] == [CASE]
     assert night_marks(recorded_nights) == {("today", CASE): "transient"}
@@ -96,13 +96,13 @@ def test_the_night_report_lists_change_points(
         ingest(recorded_run({CASE: factor}, f"night-{day:02d}", day, tmp_path, driver), store)
     today = recorded_run({CASE: 1.2}, "today", 20, tmp_path, "585.12")
 
-    def run_suites(profile, suites, results, benchmarks=None, pytest_args=None) -> Outcome:
+    def run_suites(request: RunRequest, results: Path) -> Outcome:
         return Outcome(ingest(today, results).run_id, 0, "replayed", [])
 
     monkeypatch.setattr(nightly_module, "run_suites", run_suites)
     if not ruptures_installed:
         monkeypatch.setitem(sys.modules, "ruptures", None)
-    night = nightly_module.nightly(store, suites=["copy"], threshold=0.05)
+    night = nightly_module.nightly(store, RunRequest(suites=("copy",)), threshold=0.05)
     assert night.exit_code == 0
     report = (store / "nightly" / "today" / "report.md").read_text()
     assert "## Change points on " in report
@@ -114,3 +114,37 @@ def test_the_night_report_lists_change_points(
     else:
         assert night.change_points is None
         assert "change points need the ruptures package: pip install ruptures" in report
+
+
+def test_the_confirming_rerun_measures_under_the_first_runs_pytest_arguments(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``gpubench nightly -- --gpubench-world-size=4 -k copy``: the rerun must measure what the night did.
+
+    The replayed rerun is slower again only when it is asked for the same world size; without the
+    argument it measures another configuration, where the case is as fast as ever, and a real
+    regression would be called transient.
+    """
+    store = tmp_path / "results"
+    for day, factor in enumerate(HISTORY):
+        ingest(recorded_run({"*": factor}, f"night-{day}", day, tmp_path), store)
+    requests: list[RunRequest] = []
+
+    def run_suites(request: RunRequest, results: Path) -> Outcome:
+        requests.append(request)
+        same_world = "--gpubench-world-size=4" in request.pytest_args
+        factor = 1.3 if len(requests) == 1 or same_world else 1.0
+        stored = ingest(
+            recorded_run({CASE: factor}, f"run-{len(requests)}", 10 + len(requests) / 100, tmp_path), results
+        )
+        return Outcome(stored.run_id, 0, "replayed", [])
+
+    monkeypatch.setattr(nightly_module, "run_suites", run_suites)
+    first = RunRequest(suites=("copy",), pytest_args=("--", "--gpubench-world-size=4", "-k", "copy"))
+    night = nightly_module.nightly(store, first, threshold=0.05)
+    assert [case.case for case in night.regressions] == [CASE] and not night.transients
+    assert night.status == "regression" and night.exit_code == 1
+    rerun = requests[1]
+    assert rerun.suites == ("copy",) and "--gpubench-world-size=4" in rerun.pytest_args
+    keyword = rerun.pytest_args[rerun.pytest_args.index("-k") + 1]
+    assert keyword == "(copy) and (test_copy[h2h-pageable-16777216])"  # the user's -k and the slower case

@@ -11,18 +11,18 @@ import pytest
 from support import run_benchmarks
 
 from gpubench import store
-from gpubench.document import benchmark_entry, dumps, run_block, run_document
-from gpubench.quartiles import quartile_columns
-from gpubench.result import CaseResult
-from gpubench.stats import Measurement
+from gpubench.measure.quartiles import quartile_columns
+from gpubench.measure.result import CaseResult
+from gpubench.measure.stats import Measurement
+from gpubench.run.document import benchmark_entry, dumps, run_block, run_document
 
 # Eight samples: pytest-benchmark's own quartiles (medians of the halves) are not numpy's here.
 SAMPLES = (3.1e-6, 2.0e-6, 2.2e-6, 9.7e-6, 2.05e-6, 2.4e-6, 2.15e-6, 5.5e-6)
 PARAMS = {"direction": "h2h", "host_memory": "pageable", "bytes": 4096}
 
 PYTEST_SUITE = f"""
-from gpubench.result import CaseResult
-from gpubench.stats import Measurement
+from gpubench.measure.result import CaseResult
+from gpubench.measure.stats import Measurement
 
 def test_copy(gpubench):
     gpubench.report(CaseResult("copy", {PARAMS!r}, Measurement({SAMPLES!r}, clock="cuda-event")))
@@ -56,7 +56,7 @@ def test_pytest_path_and_torchrun_path_store_the_same_quartiles(tmp_path):
     suite.mkdir()
     (suite / "test_copy.py").write_text(PYTEST_SUITE)
     plugin_json = tmp_path / "plugin.json"
-    done = run_benchmarks(plugin_json, "-p", "gpubench.pytest_plugin", target=str(suite), cwd=suite)
+    done = run_benchmarks(plugin_json, "-p", "gpubench.run.pytest_plugin", target=str(suite), cwd=suite)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (bench,) = json.loads(plugin_json.read_text())["benchmarks"]
     assert tuple(bench["stats"]["data"]) == SAMPLES  # the replay clock hands pytest-benchmark each sample exactly

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from gpubench.stats import Measurement, quantile
+from gpubench.measure.stats import Measurement, quantile
 
 
 def test_statistics_match_numpy():

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 from store_runs import COMMITTED, REPO, copy_run
 
-import gpubench.baseline as baseline_module
+import gpubench.analysis.baseline as baseline_module
 from gpubench import store
-from gpubench.baseline import flagged_cases, load_baseline, select_baseline
-from gpubench.history import HISTORY_COLUMNS, case_history
-from gpubench.plots.history import environment_changes, plot_history
-from gpubench.quartiles import with_sample_quartiles
+from gpubench.analysis.baseline import flagged_cases, load_baseline, select_baseline
+from gpubench.analysis.history import HISTORY_COLUMNS, case_history
+from gpubench.measure.quartiles import with_sample_quartiles
+from gpubench.views.figures.history import environment_changes, plot_history
 
 FULL_RUN = "20261127T012346Z-338b7e"
 
@@ -123,7 +123,8 @@ def test_history_figures_one_per_suite_and_machine_with_environment_markers(tmp_
 
 def test_commands_that_read_the_store_do_not_import_torch():
     modules = ["gpubench.cli", "gpubench.commands.fleet", "gpubench.commands.history", "gpubench.commands.compare",
-               "gpubench.fleet", "gpubench.baseline", "gpubench.store", "gpubench.plots.history"]  # fmt: skip
+               "gpubench.analysis.fleet", "gpubench.analysis.baseline", "gpubench.store",
+               "gpubench.views.figures.history"]  # fmt: skip
     code = "import sys\n" + "".join(f"import {m}\n" for m in modules[1:]) + "print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                           env={"PYTHONPATH": str(REPO / "src"), "PATH": "/usr/bin:/bin"})  # fmt: skip

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from gpubench import suites
-from gpubench.plots import plot_run
-from gpubench.tables import summary
+from gpubench.views.figures import plot_run
+from gpubench.views.tables import summary
 
 
 def test_every_registered_suite_resolves_what_it_names():

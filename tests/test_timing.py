@@ -4,7 +4,7 @@ import pytest
 import torch
 from simulated_stream import SimulatedStream
 
-from gpubench.timing import QUEUE_SAFE_OPS, Timer
+from gpubench.measure.timing import QUEUE_SAFE_OPS, Timer
 
 
 def test_cpu_timer_reports_per_operation_samples():

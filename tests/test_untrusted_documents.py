@@ -17,8 +17,8 @@ from support import cli
 from untrusted_support import bench, copy_bench, document, one_error_line, run_cli, snapshot, write_json
 
 from gpubench import store
-from gpubench.compare import compare_frames
-from gpubench.history import case_history
+from gpubench.analysis.compare import compare_frames
+from gpubench.analysis.history import case_history
 
 GOOD = document(bench("test_a", 1e-3), bench("test_b", 2e-3), run_id="good-run")
 

@@ -12,9 +12,10 @@ import re
 import pytest
 from untrusted_support import bench, document, one_error_line, run_cli, write_json
 
-from gpubench import markdown_text, strict_json
-from gpubench.report import Report
-from gpubench.threshold import parse_threshold
+from gpubench.analysis.rules import parse_threshold
+from gpubench.files import strict_json
+from gpubench.views import markdown_text
+from gpubench.views.report import Report
 
 INJECTED_CASE = "test_x\n# INJECTED HEADING\n| x | y |"
 HOSTILE_HOST = "node<img src=x onerror=alert(1)>\n## host heading"
@@ -123,7 +124,7 @@ def test_threshold_one_is_refused_on_the_command_line(tmp_path):
 def test_figures_keep_formatter_maths_and_drop_data_maths(tmp_path):
     from matplotlib.figure import Figure
 
-    from gpubench.safe_files import save_figure
+    from gpubench.files.safe import save_figure
 
     fig = Figure()
     ax = fig.subplots()

@@ -21,13 +21,16 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, event, given, settings
 from untrusted_support import bench, document, run_cli, snapshot, write_json
 
-from gpubench import store, tables
-from gpubench.baseline import select_baseline
-from gpubench.compare import compare_frames
-from gpubench.compare_format import render
+from gpubench import store
+from gpubench.analysis.baseline import select_baseline
+from gpubench.analysis.compare import compare_frames
+from gpubench.analysis.history import case_history
 from gpubench.doctor.results import judge_run
-from gpubench.history import case_history, plot_history, summary
-from gpubench.plots import plot_run
+from gpubench.views import tables
+from gpubench.views.compare import render
+from gpubench.views.figures import plot_run
+from gpubench.views.figures.history import plot_history
+from gpubench.views.history import summary
 
 EXAMPLES = int(os.environ.get("GPUBENCH_PROPERTY_EXAMPLES", "40"))
 

@@ -175,7 +175,7 @@ def test_a_stored_param_cannot_steer_a_plot_outside_out(tmp_path):
                     "median_s": 1e-3, "first_call_s": 2e-3,
                 }
             )  # fmt: skip
-    from gpubench.plots import plot_run
+    from gpubench.views.figures import plot_run
 
     out = tmp_path / "deep" / "er" / "out"
     written = plot_run(pd.DataFrame(rows), out)
@@ -218,7 +218,7 @@ def test_run_ids_from_the_command_line_are_validated(tmp_path, run_id):
 
 @pytest.mark.parametrize("raw", ["a/../b.png", "..", ".hidden.png", "history_host_._..png", "x\n/y.png", "", "é€.png"])
 def test_safe_names_are_one_plain_name_keeping_the_extension(raw):
-    from gpubench.safe_files import safe_name
+    from gpubench.files.safe import safe_name
 
     name = safe_name(raw)
     assert name and "/" not in name and ".." not in name and not name.startswith(".")

@@ -10,10 +10,11 @@ import torch
 from support import cli
 
 from gpubench import store
+from gpubench.analysis.rules import parse_tolerance
+from gpubench.measure.agreement import Check, Pair, Skip, biased, interleave
 from gpubench.pipeline import store_document
 from gpubench.suites import SUITES, unjudged_suites
 from gpubench.verify import record, runner, table
-from gpubench.verify.check import Check, Pair, Skip, biased, interleave, parse_tolerance
 
 
 def steady_pair(ours_s: float = 1e-3, reference_s: float = 1e-3, calls: list | None = None) -> Pair:

@@ -4,7 +4,7 @@ import time
 import pytest
 import workers_targets as targets
 
-from gpubench.workers import WorkerError, WorkerTimeout, run_group, run_in_worker
+from gpubench.measure.workers import WorkerError, WorkerTimeout, run_group, run_in_worker
 
 
 def alive(pid: int) -> bool:

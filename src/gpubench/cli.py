@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from gpubench import __version__
 from gpubench.commands import COMMANDS
-from gpubench.workers import WorkerError
+from gpubench.measure.workers import WorkerError
 
 USAGE_ERROR = 2
 

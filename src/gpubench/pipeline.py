@@ -1,5 +1,8 @@
 """The main job's pipeline: run the suites -> ingest the document -> plot -> summary.
 
+The torchrun path (``gpubench allreduce``) measures in its ranks and stores rank 0's results here
+too (``collectives_document``, ``store_document``).
+
 ``gpubench run``, ``gpubench nightly`` and the torchrun entry point all end here, so a run is
 stored, archived and shown the same way whichever launched it. Suites run through the documented
 interface (``pytest benchmarks/ --benchmark-json ...``) in a subprocess, so what the job stores is
@@ -9,18 +12,27 @@ exactly what a user of plain pytest gets.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from gpubench.document import write_document
-from gpubench.safe_files import safe_folder
+from gpubench.files.safe import safe_folder
+from gpubench.machine.fingerprint import fingerprint
+from gpubench.measure.result import CaseResult
+from gpubench.run.document import benchmark_entry, run_block, run_document, skipped_entry, write_document
+from gpubench.run.run_id import new_run_id
 from gpubench.store import IngestedRun, StoreError, ingest, read_results
+from gpubench.suites.collectives.collect import Skip
+from gpubench.suites.profiles import DEFAULT_PROFILE
 
 BENCHMARKS_HOME = Path(__file__).resolve().parents[2] / "benchmarks"
+# What pytest's -k accepts as one name; a test id with other characters reruns its whole suite.
+_K_SAFE = re.compile(r"[\w\[\]\-.:+/]+")
 
 
 @dataclass
@@ -33,23 +45,45 @@ class Outcome:
     plots: list[Path]
 
 
-def run_suites(
-    profile: str,
-    suites: list[str] | None,
-    results: Path,
-    benchmarks: str | None = None,
-    pytest_args: list[str] | None = None,
-) -> Outcome:
+@dataclass(frozen=True)
+class RunRequest:
+    """What one run of the suites measures: profile, suites, the benchmarks folder, pytest's arguments.
+
+    The nightly's first run and its confirming rerun take the same request, the rerun narrowed to
+    the slower cases (``narrowed``), so an argument that changes what a case measures (say
+    ``--gpubench-world-size=4``) reaches both.
+    """
+
+    profile: str = DEFAULT_PROFILE
+    suites: tuple[str, ...] | None = None
+    benchmarks: str | None = None
+    pytest_args: tuple[str, ...] = ()
+
+    def narrowed(self, suites: list[str], names: list[str]) -> RunRequest:
+        """The same request for ``suites`` only and, where pytest's ``-k`` can name them, the tests ``names``.
+
+        A ``-k`` the user gave is kept: the rerun selects ``(theirs) and (these names)``.
+        """
+        args, theirs = _without_keyword(self.pytest_args)
+        if names and all(_K_SAFE.fullmatch(name) for name in names):
+            ours = " or ".join(names)
+            args += ("-k", f"({theirs}) and ({ours})" if theirs else ours)
+        elif theirs:
+            args += ("-k", theirs)
+        return replace(self, suites=tuple(suites), pytest_args=args)
+
+
+def run_suites(request: RunRequest, results: Path) -> Outcome:
     """Run the suites under pytest, store, plot; the exit code is pytest's failure (1) or 0."""
-    targets = benchmark_files(find_benchmarks(benchmarks), suites)
+    targets = benchmark_files(find_benchmarks(request.benchmarks), list(request.suites or ()))
     results.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".gpubench-run-", dir=results) as scratch:
         json_path = Path(scratch) / "benchmark.json"
         command = [
             sys.executable, "-m", "pytest", *map(str, targets),
-            f"--benchmark-json={json_path}", f"--gpubench-profile={profile}",
+            f"--benchmark-json={json_path}", f"--gpubench-profile={request.profile}",
             "-v", "-rs", "-p", "no:cacheprovider", "--benchmark-columns=median,iqr,rounds",
-            *[arg for arg in (pytest_args or []) if arg != "--"],
+            *[arg for arg in request.pytest_args if arg != "--"],
         ]  # fmt: skip
         print("$ " + " ".join(command), flush=True)
         pytest_status = subprocess.run(command, env=_pytest_env()).returncode
@@ -58,6 +92,21 @@ def run_suites(
         stored = _ingest_and_archive(json_path, results)
     failed = "some cases FAILED (see pytest's output above); what was measured is stored" if pytest_status else None
     return finish(stored, results, failure=failed)
+
+
+def _without_keyword(args: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    """``args`` without pytest's ``-k`` (``-k EXPR`` or ``-kEXPR``), and its expression (the last, as pytest)."""
+    kept: list[str] = []
+    keyword = None
+    items = iter(arg for arg in args if arg != "--")
+    for arg in items:
+        if arg == "-k":
+            keyword = next(items, None)
+        elif arg.startswith("-k") and not arg.startswith("--"):
+            keyword = arg[2:]
+        else:
+            kept.append(arg)
+    return tuple(kept), keyword
 
 
 def store_document(
@@ -76,8 +125,8 @@ def store_document(
 
 def finish(stored: IngestedRun, results: Path, failure: str | None = None) -> Outcome:
     """Plot the stored run and summarise it; ``failure`` (one line) makes the exit code 1."""
-    from gpubench.plots import plot_run  # matplotlib only when a run is shown
-    from gpubench.tables import summary
+    from gpubench.views.figures import plot_run  # matplotlib only when a run is shown
+    from gpubench.views.tables import summary
 
     results = Path(results)
     frame = read_results(results, stored.run_id)
@@ -131,3 +180,25 @@ def _pytest_env() -> dict[str, str]:
     src = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [src, env.get("PYTHONPATH")]))
     return env
+
+
+def collectives_document(results: list[CaseResult], skipped: list[Skip], profile: str | None) -> dict[str, Any]:
+    """Rank 0's results as the document the pytest plugin writes (samples, fingerprint, skips)."""
+    now = datetime.now(timezone.utc)
+    block = run_block(
+        new_run_id(now),
+        now.isoformat(),
+        profile,
+        len(results),
+        [skipped_entry(suite, params, reason, **_names(suite, params)) for suite, params, reason in skipped],
+    )
+    timer = "gpubench.suites.collectives (samples measured by the ranks)"
+    benchmarks = [benchmark_entry(result, timer=timer, **_names(result.suite, result.params)) for result in results]
+    return run_document(benchmarks, block, fingerprint(profile), version="gpubench.suites.collectives")
+
+
+def _names(suite: str, params: dict[str, Any]) -> dict[str, str]:
+    # as benchmarks/test_<suite>.py ids its cases
+    name = f"test_{suite}[{'-'.join(str(value) for value in params.values())}]"
+    module = "gpubench.allreduce" if suite == "allreduce" else "gpubench.collectives"  # allreduce: as it always was
+    return {"name": name, "fullname": f"{module}::{name}"}

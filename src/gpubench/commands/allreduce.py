@@ -13,7 +13,6 @@ import math
 import os
 from pathlib import Path
 
-from gpubench.profiles import DEFAULT_PROFILE, PROFILES
 from gpubench.suites.collectives.spec import (
     COLLECTIVES,
     DEFAULT_TIMEOUT_S,
@@ -25,6 +24,7 @@ from gpubench.suites.collectives.spec import (
     parse_sizes,
     profile_sizes,
 )
+from gpubench.suites.profiles import DEFAULT_PROFILE, PROFILES
 
 NAME = "allreduce"
 HELP = "AllReduce (and other collectives') bus bandwidth, nccl-tests style, NCCL and Gloo; under torchrun or alone"
@@ -103,12 +103,12 @@ def build_sweeps(args: argparse.Namespace, world_size: int) -> list[Sweep]:
 
 def main(args: argparse.Namespace) -> int:
     # Imported here: they import torch, and building the CLI's parser must not.
-    from gpubench.pipeline import finish, store_document
+    from gpubench.measure.workers import WorkerError
+    from gpubench.pipeline import collectives_document, finish, store_document
     from gpubench.suites.collectives.case import default_world_sizes
-    from gpubench.suites.collectives.collect import benchmark_document, collect
+    from gpubench.suites.collectives.collect import collect
     from gpubench.suites.collectives.harness import run_rank
     from gpubench.suites.collectives.launch import launch
-    from gpubench.workers import WorkerError
 
     check_arguments(args)
     if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
@@ -129,7 +129,7 @@ def main(args: argparse.Namespace) -> int:
         launcher = "gpubench allreduce"
     results, skipped = collect(outcomes, launcher)
     profile = "custom" if args.sizes else args.profile
-    stored = store_document(benchmark_document(results, skipped, profile), args.results, args.json)
+    stored = store_document(collectives_document(results, skipped, profile), args.results, args.json)
     wrong = sum(int(result.metrics.get("wrong", 0)) for result in results)
     failure = f"FAILED: {wrong} element(s) came back wrong (see the #wrong column)" if wrong else None
     outcome = finish(stored, Path(args.results), failure=failure)

@@ -13,9 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gpubench.compare_format import FORMATS
-from gpubench.threshold import parse_threshold
-from gpubench.verdict_defaults import DEFAULT_THRESHOLD
+from gpubench.analysis.rules import DEFAULT_THRESHOLD, parse_threshold
+from gpubench.views.compare import FORMATS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,9 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from gpubench.compare import compare_frames
-    from gpubench.compare_format import render
+    from gpubench.analysis.compare import compare_frames
     from gpubench.store import StoreError
+    from gpubench.views.compare import render
 
     threshold = parse_threshold(args.threshold)
     stored = read_stored([*args.baseline, args.candidate], Path(args.results))
@@ -66,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
 
 def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
     """Between-run noise per case from the store, if there is a readable one (else: the default)."""
-    from gpubench.history_noise import noise_priors
+    from gpubench.analysis.noise import noise_priors
     from gpubench.store import StoreError, machine_key
     from gpubench.store.figures import read_figures
 

@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     # Imported here: judging recorded readings or a store must not import torch (collect() does).
-    from gpubench import doctor, strict_json
+    from gpubench import doctor
+    from gpubench.files import strict_json
     from gpubench.store import StoreError, read_results, validate_run_id
 
     readings = doctor.load_readings(args.readings) if args.readings else doctor.collect(load=not args.no_load)

@@ -13,8 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gpubench import strict_json
-    from gpubench.env import fingerprint  # torch: the fingerprint is torch's own versions and devices
+    from gpubench.files import strict_json
+    from gpubench.machine.fingerprint import fingerprint  # torch: the fingerprint is torch's own versions and devices
 
     env = fingerprint()
     if args.json:

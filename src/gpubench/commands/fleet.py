@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gpubench.threshold import parse_threshold
-from gpubench.verdict_defaults import MAD_FACTOR, MIN_GAP, MIN_PEERS
+from gpubench.analysis.rules import MAD_FACTOR, MIN_GAP, MIN_PEERS, parse_threshold
 
 NAME = "fleet"
 HELP = "set each machine's latest figures against its peers (same GPU model); exit 1 if one is slower"
@@ -29,10 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gpubench.fleet import judge_fleet, latest_figures
-    from gpubench.fleet_format import table, to_json
+    from gpubench.analysis.fleet import judge_fleet, latest_figures
     from gpubench.store import StoreError
     from gpubench.store.read import case_pattern_regex
+    from gpubench.views.fleet import table, to_json
 
     regex = case_pattern_regex(args.case) if args.case else None
     latest, runs = latest_figures(args.results, args.suite, regex)
@@ -50,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _plots(fleet, args: argparse.Namespace) -> list[Path]:
-    from gpubench.safe_files import safe_folder
+    from gpubench.files.safe import safe_folder
     from gpubench.store.location import locate
 
     if args.out:
@@ -59,6 +58,6 @@ def _plots(fleet, args: argparse.Namespace) -> list[Path]:
         out = safe_folder(args.results, "fleet")
     else:
         return []  # a remote store: figures only where --out says
-    from gpubench.plots.fleet import plot_fleet  # matplotlib only when drawing
+    from gpubench.views.figures.fleet import plot_fleet  # matplotlib only when drawing
 
     return plot_fleet(fleet, out)

@@ -27,15 +27,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gpubench import strict_json
-    from gpubench.baseline import night_marks
-    from gpubench.changepoints import ChangePointsUnavailable, change_points
-    from gpubench.changepoints.text import lines
-    from gpubench.history import case_history, plot_history, summary
-    from gpubench.safe_files import safe_folder
+    from gpubench.analysis.baseline import night_marks
+    from gpubench.analysis.changepoints import ChangePointsUnavailable, change_points
+    from gpubench.analysis.history import case_history
+    from gpubench.files import strict_json
+    from gpubench.files.safe import safe_folder
     from gpubench.store import StoreError, list_runs
     from gpubench.store.figures import read_figures
     from gpubench.store.read import case_pattern_regex
+    from gpubench.views.changepoints import lines
+    from gpubench.views.figures.history import plot_history
+    from gpubench.views.history import summary
 
     runs = list_runs(args.results)
     if runs.empty:

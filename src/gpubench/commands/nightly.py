@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gpubench.commands.run import add_suite_arguments
-from gpubench.threshold import parse_threshold
-from gpubench.verdict_defaults import DEFAULT_BASELINE_RUNS, DEFAULT_THRESHOLD, MIN_BASELINE_RUNS
+from gpubench.analysis.rules import DEFAULT_BASELINE_RUNS, DEFAULT_THRESHOLD, MIN_BASELINE_RUNS, parse_threshold
+from gpubench.commands.run import add_suite_arguments, run_request
 
 NAME = "nightly"
 HELP = "run the suites, compare with the last good runs of this machine, write a report; exit 1 on a regression"
@@ -41,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gpubench.baseline import accept_night
-    from gpubench.nightly import nightly
+    from gpubench.analysis.baseline import accept_night
+    from gpubench.nightly.job import nightly
 
     if args.accept is not None:
         for run in accept_night(args.results, args.accept):
@@ -53,14 +52,11 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError("--baseline-runs and --min-baseline-runs must be at least 1")
     night = nightly(
         Path(args.results),
-        profile=args.profile,
-        suites=args.suite,
+        run_request(args),
         baseline_runs=args.baseline_runs,
         threshold=threshold,
         min_runs=args.min_baseline_runs,
         confirm=not args.no_confirm,
-        benchmarks=args.benchmarks,
-        pytest_args=args.pytest_args,
     )
     print()
     for line in night.lines:

@@ -16,9 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gpubench.plots import plot_run
-    from gpubench.safe_files import safe_folder
+    from gpubench.files.safe import safe_folder
     from gpubench.store import latest_run_id, read_results, validate_run_id
+    from gpubench.views.figures import plot_run
 
     run_id = validate_run_id(args.run) if args.run is not None else latest_run_id(args.results)
     frame = read_results(args.results, run_id)

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from gpubench.profiles import DEFAULT_PROFILE, PROFILES
+from gpubench.suites.profiles import DEFAULT_PROFILE, PROFILES
+
+if TYPE_CHECKING:
+    from gpubench.pipeline import RunRequest
 
 NAME = "run"
 HELP = "run the benchmark suites, store the results as parquet, plot them and print a summary"
@@ -24,9 +28,17 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra arguments for pytest")
 
 
+def run_request(args: argparse.Namespace) -> RunRequest:
+    """The run the parsed arguments ask for (``add_suite_arguments``)."""
+    from gpubench.pipeline import RunRequest
+
+    suites = tuple(args.suite) if args.suite else None
+    return RunRequest(args.profile, suites, args.benchmarks, tuple(args.pytest_args or ()))
+
+
 def main(args: argparse.Namespace) -> int:
     from gpubench.pipeline import run_suites
 
-    outcome = run_suites(args.profile, args.suite, Path(args.results), args.benchmarks, args.pytest_args)
+    outcome = run_suites(run_request(args), Path(args.results))
     print(outcome.report)
     return outcome.exit_code

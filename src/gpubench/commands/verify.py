@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from gpubench.verify import CHECKS  # the check names; torch is imported only by the checks
+from gpubench.suites import verify_checks  # the check names; torch is imported only by the checks
 
 NAME = "verify"
 HELP = (
     "measure each suite's headline cases with gpubench's method and a plain reference, in interleaved rounds; "
     "print their ratio, store it (suite verify); exit 1 when a ratio falls outside the tolerance"
 )
-SUITES = tuple(CHECKS)
+SUITES = tuple(verify_checks())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gpubench.document import dumps
+    from gpubench.analysis.rules import parse_tolerance
+    from gpubench.measure.agreement import MIN_ROUNDS
+    from gpubench.run.document import dumps
     from gpubench.verify import record, runner, table  # record needs pandas, the checks torch
-    from gpubench.verify.check import MIN_ROUNDS, parse_tolerance
 
     tolerance = parse_tolerance(args.tolerance)
     if args.rounds < MIN_ROUNDS:

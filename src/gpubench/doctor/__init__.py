@@ -8,10 +8,10 @@ torch (when called): diagnosing recorded readings or a store does not. See docs/
 
 from __future__ import annotations
 
-from gpubench.doctor.findings import SEVERITIES, Finding, count, exit_code, sort_findings
 from gpubench.doctor.readings import Readings, load_readings
 from gpubench.doctor.results import judge_run, judge_store
 from gpubench.doctor.rules import RULES, diagnose
+from gpubench.machine.findings import SEVERITIES, Finding, count, exit_code, sort_findings
 
 
 def collect(load: bool = True) -> Readings:

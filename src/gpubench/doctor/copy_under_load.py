@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from gpubench.doctor.findings import one_line
-from gpubench.nvml import Nvml, clock_event_reasons, current_link
-from gpubench.result import VerificationError
+from gpubench.machine.findings import one_line
+from gpubench.machine.nvml import Nvml, clock_event_reasons, current_link
+from gpubench.measure.result import VerificationError
 
 LOAD_BYTES = 64 << 20
 LOAD_SECONDS = 0.3

@@ -1,7 +1,7 @@
 """Reading this machine for the doctor: torch, the environment and NVML, into plain readings.
 
 Every value is read on its own, so one refusal costs one value only; NVML is read through
-``gpubench.nvml``. With ``load``, each GPU torch can use drives a short copy while its PCIe link is
+``gpubench.machine.nvml``. With ``load``, each GPU torch can use drives a short copy while its PCIe link is
 read (``copy_under_load``): an idle GPU trains its link down. The layout of the result is the
 readings format (``readings.py``).
 """
@@ -18,10 +18,10 @@ from typing import Any
 import torch
 
 from gpubench.doctor.copy_under_load import read_links_under_load
-from gpubench.doctor.findings import one_line
 from gpubench.doctor.readings import FORMAT, Readings, cpu_list
-from gpubench.env import torch_fingerprint
-from gpubench.nvml import (
+from gpubench.machine.findings import one_line
+from gpubench.machine.fingerprint import torch_fingerprint
+from gpubench.machine.nvml import (
     Nvml,
     clock_event_reasons,
     current_link,

@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from gpubench.doctor.recorded import check_recorded
-from gpubench.jsonfile import read_json
+from gpubench.files.jsonfile import read_json
 
 Readings = dict[str, Any]
 FORMAT = 1

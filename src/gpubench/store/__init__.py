@@ -15,7 +15,7 @@ from gpubench.store.index import RunIndex, run_index
 from gpubench.store.ingest import IngestedRun, frame_from_json, ingest, load_json
 from gpubench.store.machine import machine_key
 from gpubench.store.read import latest_run_id, list_runs, read_results
-from gpubench.store.run_id import new_run_id, validate_run_id
+from gpubench.store.run_id import validate_run_id
 from gpubench.store.schema import (
     CASE_COLUMNS,
     KNOWN_TYPES,
@@ -47,7 +47,6 @@ __all__ = [
     "list_runs",
     "load_json",
     "machine_key",
-    "new_run_id",
     "read_results",
     "run_index",
     "unify_column_types",

@@ -12,9 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gpubench.files.safe import TEMP_SUFFIX
 from gpubench.store.schema import QUARANTINE_DIR, RUNS_DIR
 from gpubench.store.validate import InvalidRunFile, NewerSchemaError, read_run_file
-from gpubench.store.write import TEMP_SUFFIX
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from typing import Any
 
 import pandas as pd
 
-from gpubench.jsonfile import read_json
-from gpubench.quartiles import quartile_columns
+from gpubench.files.jsonfile import read_json
+from gpubench.measure.quartiles import quartile_columns
 from gpubench.store.column_types import mark_json_columns, typed_values
 from gpubench.store.schema import (
     CASE_COLUMNS,

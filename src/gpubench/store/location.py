@@ -98,7 +98,7 @@ class Location:
         folder, name = path.rsplit("/" if not self.is_local else os.sep, 1)
         self.makedirs(folder)
         if self.is_local:
-            from gpubench.safe_files import write_file
+            from gpubench.files.safe import write_file
 
             write_file(folder, name, data)
         else:

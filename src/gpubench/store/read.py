@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from gpubench.quartiles import with_sample_quartiles
+from gpubench.measure.quartiles import with_sample_quartiles
 from gpubench.store.admit import conform, unified_schema
 from gpubench.store.index import RunIndex, run_index
 from gpubench.store.run_id import validate_run_id

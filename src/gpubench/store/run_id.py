@@ -1,4 +1,6 @@
-"""Run ids: unique by construction (UTC time and a random part), or derived from a foreign document.
+"""Run ids as the store accepts them: every entry that takes one checks it here.
+
+A new run id is minted by ``gpubench.run.run_id``; a foreign document's is derived at ingest.
 
 A run id names files and folders (``runs/<id>.parquet``, ``plots/<id>/``, ``nightly/<id>/``), so
 every entry that takes one (documents, command lines, verdicts files) checks it with
@@ -8,20 +10,13 @@ digit, no ``..``, at most ``MAX_LENGTH`` characters.
 
 from __future__ import annotations
 
-import os
 import re
-from datetime import datetime, timezone
 from typing import Any
 
 from gpubench.store.schema import StoreError
 
 MAX_LENGTH = 128
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
-
-
-def new_run_id(now: datetime | None = None) -> str:
-    now = now or datetime.now(timezone.utc)
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{os.urandom(3).hex()}"
 
 
 def validate_run_id(run_id: Any) -> str:

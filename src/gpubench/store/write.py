@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from gpubench.files.safe import TEMP_SUFFIX, create_temporary
 from gpubench.store.location import Location, locate
 from gpubench.store.run_id import validate_run_id
 from gpubench.store.schema import RUNS_DIR, StoreError
 
-TEMP_SUFFIX = ".tmp"
 DEBRIS_AGE_S = 3600.0
 # Filesystems without hard links answer these; the run file is then claimed with O_EXCL.
 _NO_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS, errno.EMLINK}
@@ -60,18 +60,6 @@ def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path | str
 
 def already_stored(run_id: str, results_dir: str | os.PathLike) -> StoreError:
     return StoreError(f"run {run_id} is already in the store {results_dir}; nothing written")
-
-
-def create_temporary(folder: Path, prefix: str) -> Path:
-    """A new, empty, hidden file in ``folder`` with the umask's permissions; never an existing name or link."""
-    for _ in range(100):
-        path = folder / f"{prefix}{os.urandom(6).hex()}{TEMP_SUFFIX}"
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666))
-        except FileExistsError:
-            continue
-        return path
-    raise StoreError(f"{folder}: could not create a temporary file")
 
 
 def remove_debris(folder: Path, max_age_s: float = DEBRIS_AGE_S) -> list[Path]:

@@ -35,7 +35,9 @@ class Suite:
     none); ``plot`` draws ``(frame, out_dir) -> [png paths]`` (several references: drawn in
     parallel); ``plot_columns`` are the columns the plot needs (rows
     without them are not drawn, and that is said); ``doctor_rules`` judges stored
-    rows against physical limits, ``(frame, run label) -> [Finding]``. ``judged`` False keeps a
+    rows against physical limits, ``(frame, run label) -> [Finding]``; ``verify`` names the
+    suite's ``gpubench verify`` checks, ``(check name, "module:pairs")`` each, whose ``pairs()``
+    time its headline cases by gpubench's method and by a plain reference. ``judged`` False keeps a
     suite's rows out of the nightly's verdicts and out of "the latest run" that commands pick
     (``gpubench verify``'s rows).
     """
@@ -47,6 +49,7 @@ class Suite:
     headline: str = "median_s"
     plot: str | tuple[str, ...] | None = None
     doctor_rules: str | None = None
+    verify: tuple[tuple[str, str], ...] = ()
     plot_columns: tuple[str, ...] = ()
     judged: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
@@ -128,6 +131,17 @@ def headline_candidates(suite_name: str) -> tuple[str, ...]:
     """The metrics a case of ``suite_name`` may be shown by, in order of preference (then ``median_s``)."""
     suite = SUITES.get(suite_name)
     return (suite.headline,) if suite else GENERIC_HEADLINES
+
+
+def verify_checks() -> dict[str, str]:
+    """Every ``gpubench verify`` check: its name -> ``"module:pairs"``, in the registry's order."""
+    checks: dict[str, str] = {}
+    for suite in SUITES.values():
+        for name, reference in suite.verify:
+            if name in checks:
+                raise RuntimeError(f"verify check {name!r} is declared twice")
+            checks[name] = reference
+    return checks
 
 
 def unjudged_suites() -> frozenset[str]:

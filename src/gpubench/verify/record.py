@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from gpubench.document import benchmark_entry, run_block, run_document, skipped_entry
-from gpubench.env import fingerprint
+from gpubench.machine.fingerprint import fingerprint
+from gpubench.measure.agreement import Check, Skip
+from gpubench.measure.result import CaseResult
+from gpubench.measure.stats import Measurement
 from gpubench.pipeline import store_document
-from gpubench.result import CaseResult
-from gpubench.stats import Measurement
-from gpubench.store import IngestedRun, new_run_id
-from gpubench.verify.check import Check, Skip
+from gpubench.run.document import benchmark_entry, run_block, run_document, skipped_entry
+from gpubench.run.run_id import new_run_id
+from gpubench.store import IngestedRun
 
 SUITE = "verify"
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 
-from gpubench.verify import CHECKS
-from gpubench.verify.check import Check, Pair, Skip, biased, interleave
+from gpubench.measure.agreement import Check, Pair, Skip, biased, interleave
+from gpubench.suites import resolve, verify_checks
 
 Outcome = Check | Skip
 
@@ -22,9 +21,10 @@ def run_checks(
 
     ``reference_bias`` makes every reference report that factor x its time (``check.biased``).
     """
-    unknown = [name for name in suites if name not in CHECKS]
+    checks = verify_checks()
+    unknown = [name for name in suites if name not in checks]
     if unknown:
-        raise ValueError(f"unknown verify suite {', '.join(unknown)}; expected some of {', '.join(CHECKS)}")
+        raise ValueError(f"unknown verify suite {', '.join(unknown)}; expected some of {', '.join(checks)}")
     outcomes: list[Outcome] = []
     for name in suites:
         try:
@@ -40,7 +40,7 @@ def run_checks(
 
 def pairs_of(name: str) -> list[Pair | Skip]:
     """The pairs (or skips) of one check name, built now (buffers, shapes, the sizes it checks)."""
-    return importlib.import_module(CHECKS[name]).pairs()
+    return resolve(verify_checks()[name])()
 
 
 def _run_pair(pair: Pair | Skip, rounds, tolerance, reference_bias, progress) -> Outcome:
@@ -59,18 +59,3 @@ def exit_code(outcomes: Sequence[Outcome]) -> int:
     """1 when a stable check is outside its tolerance or a check errored; else 0."""
     failed = [o for o in outcomes if (isinstance(o, Check) and o.fails) or (isinstance(o, Skip) and o.error)]
     return 1 if failed else 0
-
-
-# --- the registry's case interface (gpubench.suites.verify) ---
-
-
-def configs(profile: str) -> list[str]:
-    """The checks verify covers, one name per suite; the profile changes nothing."""
-    return list(CHECKS)
-
-
-def measure(config: str) -> None:
-    """verify's checks need interleaved rounds of two methods: they run through ``gpubench verify``."""
-    from gpubench.result import CaseSkipped
-
-    raise CaseSkipped(f"verify check {config!r} runs through `gpubench verify`, not through pytest")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from gpubench.verify.check import Check, Skip
+from gpubench.measure.agreement import Check, Skip
 
 COLUMNS = (
     ("suite", "{}"),

@@ -8,7 +8,6 @@ share (``why``, ``gpu_rule``) is in common.py. ``RULES`` is the order findings a
 
 from __future__ import annotations
 
-from gpubench.doctor.findings import Finding
 from gpubench.doctor.readings import Readings
 from gpubench.doctor.rules.clocks import CLOCK_EVENTS, clock_events, power_limit
 from gpubench.doctor.rules.common import Rule
@@ -19,6 +18,7 @@ from gpubench.doctor.rules.environment import ENVIRONMENT_FLAGS, environment_fla
 from gpubench.doctor.rules.gpu import gpu_summary, mig, persistence, virtualization
 from gpubench.doctor.rules.pcie import pcie_link
 from gpubench.doctor.rules.topology import gpu_pairs, numa_affinity, nvlink
+from gpubench.machine.findings import Finding
 
 RULES: tuple[Rule, ...] = (
     cuda_usable,

@@ -6,8 +6,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from gpubench.doctor.findings import Finding
 from gpubench.doctor.readings import Readings, cpu_list
+from gpubench.machine.findings import Finding
 
 NOTHING_TO_DO = "nothing to do; context for reading the figures"
 RESET_WHEN_IDLE = "reset the GPU when it is idle (sudo nvidia-smi -r -i <index>)"

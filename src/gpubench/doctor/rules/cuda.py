@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from gpubench.doctor.findings import Finding
 from gpubench.doctor.readings import Readings
 from gpubench.doctor.rules.common import NOTHING_TO_DO
+from gpubench.machine.findings import Finding
 
 
 def cuda_usable(readings: Readings) -> list[Finding]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpubench.doctor.findings import Finding
 from gpubench.doctor.readings import Readings
 from gpubench.doctor.rules.common import why
+from gpubench.machine.findings import Finding
 
 # Oldest driver (major version) for each CUDA major version; older ones within a major run newer
 # minor versions under minor-version compatibility (feature-limited).

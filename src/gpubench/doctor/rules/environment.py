@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from gpubench.doctor.findings import Finding
 from gpubench.doctor.readings import Readings
+from gpubench.machine.findings import Finding
 
 # Variable -> (value that matters, severity, what it does, what to do).
 ENVIRONMENT_FLAGS = {

@@ -6,7 +6,7 @@ from typing import Any
 
 from gpubench.doctor.readings import Readings
 from gpubench.doctor.rules.common import GpuFinding, gpu_key, gpu_rule, unreadable
-from gpubench.pcie import pcie_theoretical_gbps
+from gpubench.machine.pcie import pcie_theoretical_gbps
 
 COPY_EFFICIENCY_FLOOR = 0.70  # a pinned large copy on a healthy link reaches 80-90% of PCIe theory
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpubench.doctor.findings import Finding
 from gpubench.doctor.readings import Readings, parse_cpu_list
 from gpubench.doctor.rules.common import NOTHING_TO_DO, GpuFinding, gpu_key, gpu_rule, why
+from gpubench.machine.findings import Finding
 
 
 @gpu_rule

@@ -37,7 +37,9 @@ _TITLES = {
 }
 
 
-def _suite(collective: str, name: str, doctor_rules: str | None = None) -> Suite:
+def _suite(
+    collective: str, name: str, doctor_rules: str | None = None, verify: tuple[tuple[str, str], ...] = ()
+) -> Suite:
     return Suite(
         name=name,
         title=f"{_TITLES[collective]}, nccl-tests style, NCCL and Gloo (CPU and CUDA tensors)",
@@ -47,12 +49,18 @@ def _suite(collective: str, name: str, doctor_rules: str | None = None) -> Suite
         plot="gpubench.suites.collectives.plot:plot",
         plot_columns=("backend", "device", "world_size", "nodes", "dtype", "bytes", "busbw_gbps"),
         doctor_rules=doctor_rules,
+        verify=verify,
         extra={"collective": collective},
     )
 
 
 SUITES = (
-    _suite("all_reduce", "allreduce", doctor_rules="gpubench.doctor.results:allreduce_findings"),
+    _suite(
+        "all_reduce",
+        "allreduce",
+        doctor_rules="gpubench.suites.collectives.doctor:allreduce_findings",
+        verify=(("allreduce", "gpubench.suites.collectives.verify:pairs"),),
+    ),
     _suite("all_gather", "all_gather"),
     _suite("reduce_scatter", "reduce_scatter"),
     _suite("broadcast", "broadcast"),

@@ -4,7 +4,7 @@ One case is one (collective, backend, device, world size, dtype, size, placement
 (collective, backend, device, world size) run the whole size sweep once, as worker processes
 (gpubench.suites.collectives.launch); the sweep is cached for the session and each case reports
 its size from it. Under torchrun the same sweep runs on the launched ranks and ends in the same
-rows (gpubench.suites.collectives.collect).
+rows (gpubench.suites.collectives.collect, gpubench.pipeline).
 
 Figures (nccl-tests' definitions, docs/collectives.md): ``median_s`` is seconds per collective,
 the median over timed loops of the slowest rank's loop time / iterations; ``algbw_gbps = bytes /
@@ -21,9 +21,9 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from gpubench.env import cuda_unavailable_reason
-from gpubench.result import CaseResult, CaseSkipped, Scalar, VerificationError
-from gpubench.stats import Measurement, quantile
+from gpubench.machine.fingerprint import cuda_unavailable_reason
+from gpubench.measure.result import CaseResult, CaseSkipped, Scalar, VerificationError
+from gpubench.measure.stats import Measurement, quantile
 from gpubench.suites.collectives.harness import sweep_skip_reason
 from gpubench.suites.collectives.launch import launch
 from gpubench.suites.collectives.spec import (

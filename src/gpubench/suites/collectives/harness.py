@@ -26,15 +26,15 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from gpubench.devices import require_memory
-from gpubench.env import cuda_unavailable_reason
-from gpubench.result import CaseSkipped
+from gpubench.machine.fingerprint import cuda_unavailable_reason
+from gpubench.measure.devices import require_memory
+from gpubench.measure.result import CaseSkipped
+from gpubench.measure.timing import Timer
+from gpubench.measure.workers import WorkerError
 from gpubench.suites.collectives import links
 from gpubench.suites.collectives.data import count_wrong, fill_for_timing
 from gpubench.suites.collectives.progress import FAILED, FINISHED, PEER_LOST, STARTED, Progress
 from gpubench.suites.collectives.spec import ITEMSIZE, SizeResult, Sweep, SweepOutcome, collective, whole_count
-from gpubench.timing import Timer
-from gpubench.workers import WorkerError
 
 # (send, recv, group) -> None: stands in for a collective's ``run`` (tests pass broken ones).
 Call = Callable[[torch.Tensor, torch.Tensor, Any], None]

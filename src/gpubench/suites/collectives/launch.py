@@ -1,6 +1,6 @@
 """Ranks as local worker processes: the pytest path, and ``gpubench allreduce`` without torchrun.
 
-Each rank is a spawned worker (``gpubench.workers.run_group``) given the environment torchrun
+Each rank is a spawned worker (``gpubench.measure.workers.run_group``) given the environment torchrun
 would give it, on 127.0.0.1 and a free port. A port taken between finding it and listening on it
 is retried with another. A rank that dies ends the run at once; one that hangs ends it when the
 others' collective times out (``timeout_s``, set on every process group), and they name it
@@ -15,10 +15,10 @@ import os
 import socket
 from collections.abc import Sequence
 
+from gpubench.measure.workers import WorkerError, WorkerTimeout, run_group
 from gpubench.suites.collectives.harness import Call, run_rank
 from gpubench.suites.collectives.progress import FAILED, FINISHED, SLOTS, describe_shared
 from gpubench.suites.collectives.spec import DEFAULT_TIMEOUT_S, Sweep, SweepOutcome
-from gpubench.workers import WorkerError, WorkerTimeout, run_group
 
 PORT_ATTEMPTS = 3
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import torch
 
-from gpubench.devices import nvml_handle, pcie_link
-from gpubench.env import pcie_theoretical_gbps
-from gpubench.nvml import nvml_session
+from gpubench.machine.fingerprint import pcie_theoretical_gbps
+from gpubench.machine.nvml import nvml_session
+from gpubench.measure.devices import nvml_handle, pcie_link
 from gpubench.suites.collectives.spec import Sweep
 
 # nvmlDeviceGetNvLinkVersion returns an enum (nvmlNvlinkVersion_t), not the version itself.

@@ -15,7 +15,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from gpubench.safe_files import save_figure
+from gpubench.files.safe import save_figure
 
 LINE_KEYS = ["backend", "device", "world_size", "nodes", "dtype", "in_place"]
 

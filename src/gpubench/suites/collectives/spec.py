@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from types import ModuleType
 
-from gpubench.profiles import check_profile, powers_of_two
+from gpubench.suites.profiles import check_profile, powers_of_two
 
 # nccl-tests' names; the module gpubench.suites.collectives.<name> is the collective's recipe.
 COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduce", "all_to_all")

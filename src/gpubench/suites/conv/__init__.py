@@ -40,5 +40,6 @@ SUITES = (
             "cudnn_deterministic",
             "median_s",
         ),
+        verify=(("conv", "gpubench.suites.conv.verify:pairs"),),
     ),
 )

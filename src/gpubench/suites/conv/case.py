@@ -35,12 +35,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from gpubench.devices import cpu_threads, require_cuda, require_memory, synchronize
-from gpubench.profiles import check_profile
-from gpubench.result import CaseResult, Scalar, VerificationError
-from gpubench.stats import Measurement
+from gpubench.measure.devices import cpu_threads, require_cuda, require_memory, synchronize
+from gpubench.measure.result import CaseResult, Scalar, VerificationError
+from gpubench.measure.stats import Measurement
+from gpubench.measure.timing import Timer
 from gpubench.suites.conv.shapes import ConvShape, conv_flops, shape_set
-from gpubench.timing import Timer
+from gpubench.suites.profiles import check_profile
 
 SUITE = "conv"
 DEVICES = ("cpu", "cuda")

@@ -15,7 +15,7 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
-from gpubench.safe_files import safe_name, save_figure
+from gpubench.files.safe import safe_name, save_figure
 
 DIRECTIONS = ("forward", "backward_data", "backward_weight")
 SHORT = {"forward": "fwd", "backward_data": "bwd data", "backward_weight": "bwd weight"}

@@ -1,7 +1,7 @@
 """One fresh process per flag combination: how the conv suite keeps cuDNN's plan cache honest.
 
 ``ConvSession`` (one per pytest session) runs, the first time a case of a (device, flags)
-combination is asked for, one worker process (``gpubench.workers.run_in_worker``) that serves
+combination is asked for, one worker process (``gpubench.measure.workers.run_in_worker``) that serves
 every selected case of that combination: ``serve`` sets nothing globally, each case applies its
 flags and restores them (``conv.measure``), and ``conv.claim_plan_keys`` refuses to run any
 convolution twice in the process. On CUDA the kernels of every case are recorded once, after all
@@ -15,12 +15,12 @@ from __future__ import annotations
 import pickle
 from collections.abc import Sequence
 
-from gpubench.devices import require_cuda
-from gpubench.env import cuda_unavailable_reason
-from gpubench.result import CaseResult, CaseSkipped
+from gpubench.machine.fingerprint import cuda_unavailable_reason
+from gpubench.measure.devices import require_cuda
+from gpubench.measure.result import CaseResult, CaseSkipped
+from gpubench.measure.workers import WorkerError, run_in_worker
 from gpubench.suites.conv import case as conv
 from gpubench.suites.conv.case import ConvConfig, Flags
-from gpubench.workers import WorkerError, run_in_worker
 
 Combo = tuple[str, Flags]
 # Worker deadline: start-up (CUDA context, library loading) plus a generous allowance per case.

@@ -18,6 +18,7 @@ SUITES = (
         headline="gbps",
         plot="gpubench.suites.copy.plot:plot",
         plot_columns=("direction", "host_memory", "bytes", "gbps", "q1_s", "q3_s"),
-        doctor_rules="gpubench.doctor.results:copy_findings",
+        doctor_rules="gpubench.suites.copy.doctor:copy_findings",
+        verify=(("copy", "gpubench.suites.copy.verify:pairs"),),
     ),
 )

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import torch
 
-from gpubench.devices import cpu_threads, pcie_link, pcie_metrics, require_cuda, require_memory, synchronize
-from gpubench.profiles import check_profile, powers_of_two
-from gpubench.result import CaseResult, CaseSkipped, Scalar, VerificationError
-from gpubench.timing import Timer
+from gpubench.measure.devices import cpu_threads, pcie_link, pcie_metrics, require_cuda, require_memory, synchronize
+from gpubench.measure.result import CaseResult, CaseSkipped, Scalar, VerificationError
+from gpubench.measure.timing import Timer
+from gpubench.suites.profiles import check_profile, powers_of_two
 
 SUITE = "copy"
 DIRECTIONS = ("h2d", "d2h", "d2d", "bidir", "h2h")

@@ -7,8 +7,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from gpubench.byte_size import human_bytes
-from gpubench.safe_files import save_figure
+from gpubench.files.safe import save_figure
+from gpubench.measure.byte_size import human_bytes
 
 
 def plot(frame: pd.DataFrame, out_dir: Path) -> list[Path]:

@@ -10,7 +10,7 @@ SUITES = (
     Suite(
         name="verify",
         title="gpubench's figures against independent plain timings (gpubench verify)",
-        case="gpubench.verify.runner",
+        case="gpubench.suites.verify.case",
         columns=(
             Column("target", "suite"),
             Column("check", "case"),
@@ -21,5 +21,7 @@ SUITES = (
         ),
         headline="ratio",
         judged=False,
+        # The spin kernel every CUDA timing relies on (measure.timing) is verified with the other checks.
+        verify=(("spin", "gpubench.suites.verify.spin:pairs"),),
     ),
 )

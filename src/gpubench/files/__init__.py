@@ -1,0 +1,1 @@
+"""Files gpubench writes and reads: safe names, no link followed, atomic writes, JSON in and out."""

@@ -1,0 +1,1 @@
+"""The machine a run measures: NVML readings, PCIe arithmetic, the environment fingerprint, findings."""

@@ -1,0 +1,1 @@
+"""How a case is measured: clocks, samples and their statistics, results, devices, worker processes."""

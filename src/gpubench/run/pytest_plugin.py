@@ -1,0 +1,169 @@
+"""pytest-benchmark, fed with device-measured samples.
+
+pytest-benchmark's own timer is a host clock that never synchronises a GPU. Here a case measures
+itself (CUDA events on a GPU, see timing.py) and the ``gpubench`` fixture replays its
+per-operation samples through ``benchmark.pedantic`` with a ``ReplayClock``, a clock that advances
+only by each measured duration: one pedantic round per sample, so ``stats`` in
+``--benchmark-json`` (median, iqr, data, ...) are exactly the device-measured figures.
+
+The plugin also records the environment fingerprint in ``machine_info["gpubench"]`` and, in a
+``gpubench`` block of the JSON, the run id, profile and every skipped case with its reason.
+``benchmarks/conftest.py`` loads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from gpubench.machine.fingerprint import fingerprint
+from gpubench.measure.result import CaseResult, CaseSkipped
+from gpubench.run.document import case_block, run_block, run_document, skipped_entry, write_document
+from gpubench.run.run_id import new_run_id
+from gpubench.suites.profiles import DEFAULT_PROFILE, PROFILES
+
+
+class ReplayClock:
+    """A clock that replays measured durations: read before a round it says 0, read after it says
+    the round's sample, so pytest-benchmark's ``end - start`` is each sample exactly (a running
+    total would round it in the last bits, and stats.data would no longer be the samples)."""
+
+    def __init__(self) -> None:
+        self._reading = 0.0
+        self._pending: list[float] = []
+
+    def __call__(self) -> float:
+        reading, self._reading = self._reading, 0.0
+        return reading
+
+    def load(self, samples: tuple[float, ...]) -> None:
+        self._pending = list(samples)
+
+    def advance(self) -> None:
+        self._reading = self._pending.pop(0)
+
+    def __repr__(self) -> str:
+        return "gpubench.ReplayClock(device-measured samples)"
+
+
+REPLAY_CLOCK = ReplayClock()
+_SKIPPED = pytest.StashKey[list]()
+_RUN = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("gpubench")
+    group.addoption(
+        "--gpubench-profile", choices=PROFILES, default=DEFAULT_PROFILE, help="which cases to run (default: quick)"
+    )
+    # AllReduce (benchmarks/test_allreduce.py): how many ranks each worker group runs.
+    group.addoption(
+        "--gpubench-world-size",
+        default=None,
+        metavar="N[,N...]",
+        help="AllReduce ranks per group, comma-separated (default: the GPU count with 2+ GPUs, else 2)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_SKIPPED] = []
+    config.stash[_RUN] = {
+        "run_id": new_run_id(),
+        "started_at": datetime.now(timezone.utc).isoformat(),
+        "profile": config.getoption("--gpubench-profile"),
+        "measured": 0,
+    }
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "gpubench" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.benchmark(timer=REPLAY_CLOCK))
+
+
+def parametrize_cases(metafunc: pytest.Metafunc, configs: Callable[[str], list[Any]], argname: str = "config") -> None:
+    """Parametrise ``argname`` with the profile's configs, each id'd by its parameters."""
+    if argname in metafunc.fixturenames:
+        cases = configs(metafunc.config.getoption("--gpubench-profile"))
+        ids = ["-".join(str(value) for value in case.params().values()) for case in cases]
+        metafunc.parametrize(argname, cases, ids=ids)
+
+
+class CaseRunner:
+    """What a benchmark test calls: ``gpubench.run(measure, config)``."""
+
+    def __init__(self, benchmark: Any, request: pytest.FixtureRequest) -> None:
+        self._benchmark = benchmark
+        self._request = request
+
+    def run(self, measure: Callable[[Any], CaseResult], config: Any) -> CaseResult:
+        try:
+            result = measure(config)
+        except CaseSkipped as skip:
+            self._record_skip(config, skip.reason)
+            pytest.skip(skip.reason)
+        return self.report(result)
+
+    def report(self, result: CaseResult) -> CaseResult:
+        """Hand a measured case to pytest-benchmark: its samples become the benchmark's stats."""
+        benchmark = self._benchmark
+        benchmark.group = result.suite
+        benchmark.extra_info["gpubench"] = case_block(result)
+        self._request.config.stash[_RUN]["measured"] += 1
+        REPLAY_CLOCK.load(result.measurement.samples)
+        benchmark.pedantic(REPLAY_CLOCK.advance, rounds=result.measurement.n, iterations=1, warmup_rounds=0)
+        return result
+
+    def _record_skip(self, config: Any, reason: str) -> None:
+        node = self._request.node
+        params = config.params() if hasattr(config, "params") else {}
+        entry = skipped_entry(suite_of(config, node), params, reason, name=node.name, fullname=node.nodeid)
+        self._request.config.stash[_SKIPPED].append(entry)
+
+
+def suite_of(config: Any, node: pytest.Item) -> str:
+    """The suite a case belongs to: its config's ``suite`` where it has one (a family of suites
+    sharing one config type), else the wrapper's name, ``benchmarks/test_<suite>.py``."""
+    return getattr(config, "suite", None) or node.path.stem.removeprefix("test_")
+
+
+@pytest.fixture
+def gpubench(benchmark: Any, request: pytest.FixtureRequest) -> CaseRunner:
+    return CaseRunner(benchmark, request)
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    machine_info["gpubench"] = fingerprint(config.getoption("--gpubench-profile"))
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
+    output_json["gpubench"] = _run_block(config)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """When every case was skipped pytest-benchmark writes no JSON; write the skips ourselves."""
+    config = session.config
+    path = config.getoption("benchmark_json", None)
+    if not path or config.stash[_RUN]["measured"] or not config.stash[_SKIPPED]:
+        return
+    write_document(run_document([], _run_block(config), fingerprint(config.getoption("--gpubench-profile"))), path)
+
+
+def _run_block(config: pytest.Config) -> dict[str, Any]:
+    run = config.stash[_RUN]
+    return run_block(run["run_id"], run["started_at"], run["profile"], run["measured"], config.stash[_SKIPPED])
+
+
+__all__ = [
+    "gpubench",
+    "pytest_addoption",
+    "pytest_benchmark_update_json",
+    "pytest_benchmark_update_machine_info",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_sessionfinish",
+]

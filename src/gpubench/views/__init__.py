@@ -1,0 +1,1 @@
+"""How figures are shown: text and markdown tables, comparison/fleet/history text, reports, figures."""

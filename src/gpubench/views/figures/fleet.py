@@ -1,0 +1,47 @@
+"""The fleet figure: per GPU model, each machine's time ratios to its peers, one dot per case.
+
+A healthy machine's dots sit around 1; a bad node's cloud sits above (slower) the others'.
+Outliers by the fleet rule (``gpubench.analysis.fleet``) are drawn red (slower) or green (faster).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from gpubench.analysis.fleet import Fleet, time_ratio
+from gpubench.files.safe import save_figure, slug
+
+
+def plot_fleet(fleet: Fleet, out_dir: str | os.PathLike) -> list[Path]:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    models = sorted({standing.gpu_name for standing in fleet.standings})
+    for model in models:
+        standings = [s for s in fleet.standings if s.gpu_name == model]
+        machines = sorted({s.machine for s in standings})
+        fig = Figure(figsize=(max(6.0, 0.9 * len(machines) + 2), 4.5))
+        ax = fig.subplots()
+        rng = np.random.default_rng(0)  # horizontal jitter only, the same on every drawing
+        for x, machine in enumerate(machines):
+            mine = [s for s in standings if s.machine == machine]
+            ratios = np.array([time_ratio(s) for s in mine])
+            colours = ["tab:red" if s.outlier and s.slower else "tab:green" if s.outlier else "tab:blue" for s in mine]
+            ax.scatter(x + rng.uniform(-0.25, 0.25, len(mine)), ratios, s=8, c=colours, alpha=0.7, linewidths=0)
+        ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_xticks(range(len(machines)))
+        ax.set_xticklabels([m.split(" @ ")[-1] for m in machines], rotation=45, ha="right", fontsize=7)
+        ax.set_ylabel("time / peers' median (above 1: slower)", fontsize=8)
+        rule = fleet.rule
+        ax.set_title(
+            f"{model}: each machine against its peers, one dot per case (red: slower outlier, green: faster; "
+            f">= {rule['min_peers']:.0f} peers, > {rule['mad_factor']} MAD and >= {rule['min_gap']:.0%})",
+            fontsize=8,
+        )
+        ax.grid(True, axis="y", alpha=0.3)
+        written.append(save_figure(fig, out, f"fleet_{slug(model)}.png", dpi=90))
+    return written

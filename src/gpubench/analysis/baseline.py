@@ -24,6 +24,7 @@ from gpubench.files import strict_json
 from gpubench.files.jsonfile import read_json
 from gpubench.files.safe import safe_folder, write_file
 from gpubench.store import StoreError, machine_key, read_results, run_index
+from gpubench.store.location import Location, locate
 from gpubench.store.read import read_files, select_runs
 from gpubench.store.run_id import validate_run_id
 
@@ -49,6 +50,9 @@ def night_marks(results_dir: str | os.PathLike, runs: Iterable[str] | None = Non
     ``<results>/cache/night_marks.json`` by the file's stamp (and whether the night was accepted),
     so only new or changed files are read.
     """
+    location = locate(results_dir)
+    if not location.is_local:
+        return remote_night_marks(location, runs)
     nightly = Path(results_dir) / NIGHTLY_DIR
     if runs is None:
         paths = sorted(nightly.glob(f"*/{VERDICTS_FILE}"))
@@ -67,11 +71,45 @@ def night_marks(results_dir: str | os.PathLike, runs: Iterable[str] | None = Non
     return {(run, case): mark for _, marks in entries.values() for run, case, mark in marks}
 
 
+def remote_night_marks(location: Location, runs: Iterable[str] | None = None) -> dict[tuple[str, str], str]:
+    """``night_marks`` of a store at a URL: the verdicts files read through its filesystem (no cache)."""
+    folder = location.join(NIGHTLY_DIR)
+    if runs is None:
+        nights = [path.rsplit("/", 1)[-1] for path in _night_folders(location, folder)]
+    else:
+        nights = sorted(set(runs))
+    marks: dict[tuple[str, str], str] = {}
+    for night in nights:
+        path = f"{folder}/{night}/{VERDICTS_FILE}"
+        try:
+            data = location.read_bytes(path)
+        except FileNotFoundError:
+            continue
+        accepted = location.exists(f"{folder}/{night}/{ACCEPTED_FILE}")
+        marks.update({(run, case): mark for run, case, mark in _marks_of(data, path, accepted)})
+    return marks
+
+
+def _night_folders(location: Location, folder: str) -> list[str]:
+    try:
+        return sorted(str(path).rstrip("/") for path in location.fs.ls(folder, detail=False))
+    except FileNotFoundError:
+        return []
+
+
 def _read_marks(path: Path) -> list[list[str]]:
     accepted = (path.parent / ACCEPTED_FILE).exists()
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
+        data = path.read_bytes()
+    except OSError as error:
+        raise StoreError(f"{path}: unreadable nightly verdicts ({error})") from None
+    return _marks_of(data, path, accepted)
+
+
+def _marks_of(content: bytes, path: Path | str, accepted: bool) -> list[list[str]]:
+    try:
+        data = json.loads(content)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise StoreError(f"{path}: unreadable nightly verdicts ({error})") from None
     marks = []
     try:

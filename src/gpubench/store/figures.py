@@ -88,16 +88,32 @@ def read_figures(
         if named is not None:
             cases, case_regex = named if cases is None else named & set(cases), None
     rows = _row_filter(machine, suites, cases, case_regex)
-    parts = []
-    for source in _sources(index):
-        if isinstance(source, ds.Dataset):
-            parts.append(source.to_table(filter=rows))
-        else:
-            parts.append(source if rows is None else source.filter(rows))
-    table = pa.concat_tables(parts) if parts else SCHEMA.empty_table()
+    table = _scan_concurrently(index, rows)
     frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
     frame = frame.sort_values(["started_at", "run_id", "position"], kind="stable", ignore_index=True)
     return frame.drop(columns="position")
+
+
+CONCURRENT_RETRIES = 4
+
+
+def _scan_concurrently(index: RunIndex, rows: ds.Expression | None) -> pa.Table:
+    """The figures rows ``rows`` keeps. A segment another reader merged away while this one read
+    (a shared store, many nodes at once) is work to redo, never a wrong answer or a crash: the
+    segments are listed again, and after ``CONCURRENT_RETRIES`` the rows are read from the run files."""
+    for _ in range(CONCURRENT_RETRIES):
+        try:
+            parts = []
+            for source in _sources(index):
+                if isinstance(source, ds.Dataset):
+                    parts.append(source.to_table(filter=rows))
+                else:
+                    parts.append(source if rows is None else source.filter(rows))
+            return pa.concat_tables(parts) if parts else SCHEMA.empty_table()
+        except FileNotFoundError:
+            continue
+    table = _build(index, [str(file) for file in index.runs["file"]]) if len(index.runs) else SCHEMA.empty_table()
+    return table if rows is None else table.filter(rows)
 
 
 def _cases_matching(index: RunIndex, case_regex: str) -> set[str] | None:

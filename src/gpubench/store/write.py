@@ -50,12 +50,28 @@ def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path | str
         raise already_stored(run_id, results_dir)
     temporary = create_temporary(runs, f".{run_id}.")
     try:
-        frame.to_parquet(temporary, index=False)
+        write_stamped(frame, temporary)
         _publish(temporary, target, run_id, results_dir)
     finally:
         if os.path.lexists(temporary):
             os.unlink(temporary)
     return target
+
+
+def write_stamped(frame: pd.DataFrame, where: str | os.PathLike | io.BytesIO) -> None:
+    """The run's rows as parquet with its stamp in the footer (``stamp.py``): what the index needs,
+    read later without the data. Only rows that pass ``validate_run_frame`` are stamped."""
+    import pyarrow.parquet as pq
+
+    from gpubench.store.stamp import stamped_table
+    from gpubench.store.validate import InvalidRunFile, validate_run_frame
+
+    try:
+        validate_run_frame(frame, f"{frame['run_id'].iloc[0]}.parquet")
+    except (InvalidRunFile, KeyError, IndexError):
+        frame.to_parquet(where, index=False)  # unstamped: every reader validates it in full
+        return
+    pq.write_table(stamped_table(frame), where)
 
 
 def already_stored(run_id: str, results_dir: str | os.PathLike) -> StoreError:
@@ -96,7 +112,7 @@ def _publish(temporary: Path, target: Path, run_id: str, results_dir: str | os.P
 def _put_once(frame: pd.DataFrame, location: Location, run_id: str, results_dir) -> str:
     target = location.join(RUNS_DIR, f"{run_id}.parquet")
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    write_stamped(frame, buffer)
     location.makedirs(location.runs)
     try:
         with location.fs.open(target, "xb") as handle:

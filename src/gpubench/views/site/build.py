@@ -141,7 +141,7 @@ def _case_and_machine_pages(data: SiteData, writer: _Writer) -> None:
         writer.put(paths.machine_page(machine_name), machine.render(data, machine_name, listed.get(machine_name, [])))
 
 
-def _run_key(data: SiteData, entry: pd.Series) -> str:
+def _run_key(data: SiteData, entry: dict) -> str:
     run_id = str(entry["run_id"])
     parts = [VERSION, str(entry["file"]), int(entry["size"]), str(entry["modified"]), str(entry["machine"])]
     if data.local is not None:
@@ -158,7 +158,7 @@ def _run_key(data: SiteData, entry: pd.Series) -> str:
 
 def _run_pages(data: SiteData, writer: _Writer, out: Path) -> None:
     todo = []
-    for _, entry in data.runs.iterrows():
+    for entry in data.runs.to_dict("records"):
         run_id = str(entry["run_id"])
         key = _run_key(data, entry)
         if writer.runs.get(run_id) == key and writer.keep(paths.run_page(run_id)):
@@ -171,11 +171,15 @@ def _run_pages(data: SiteData, writer: _Writer, out: Path) -> None:
     rows = pc.field("status").isin(["ok", "skipped"])
     for start in range(0, len(wanted), RUN_BATCH):  # a batch of run files at a time: bounded memory
         frame = read_files(data.index, wanted.iloc[start : start + RUN_BATCH], run.columns_needed(), rows)
-        for run_id, group in frame.groupby("run_id", sort=False):
+        frame = frame.dropna(axis=1, how="all")
+        prints = [name for name in run.FINGERPRINT if name in frame]
+        columns = {name: frame[name].tolist() for name in frame.columns if name not in prints}  # boxed once
+        for run_id, positions in frame.groupby("run_id", sort=False).indices.items():
             run_id = str(run_id)
-            records = group.to_dict("records")
+            records = [{name: values[i] for name, values in columns.items()} for i in positions]
+            fingerprint = {name: frame[name].iat[positions[0]] for name in prints}
             figures = _copy_figures(data, run_id, out)
-            writer.put(paths.run_page(run_id), run.render(data, run_id, records, figures, out))
+            writer.put(paths.run_page(run_id), run.render(data, run_id, records, fingerprint, figures, out))
             writer.runs[run_id] = keys[run_id]
 
 

@@ -63,7 +63,8 @@ class SiteData:
     index: RunIndex | None = None
     nights: dict[str, dict] = field(default_factory=dict)  # run id -> its verdicts.json, for last nights
     reruns: set[str] = field(default_factory=set)
-    _columns: dict[str, list] | None = None  # confirmation reruns among the runs looked at
+    _columns: dict[str, list] | None = None
+    _entries: dict[str, dict] | None = None  # confirmation reruns among the runs looked at
     limits: dict[tuple[str, str, str], tuple[str, float]] = field(default_factory=dict)
 
     def columns(self) -> dict[str, list]:
@@ -79,6 +80,12 @@ class SiteData:
                 values = history[name].to_numpy(dtype=float) * scale
                 self._columns[name] = [float(v) if math.isfinite(v) else None for v in values.tolist()]
         return self._columns
+
+    def run_entry(self, run_id: str) -> dict:
+        """The run's row of the runs index, as a dict (looked up by id, once per build)."""
+        if self._entries is None:
+            self._entries = {str(entry["run_id"]): entry for entry in self.runs.to_dict("records")}
+        return self._entries[run_id]
 
     def machines(self) -> list[str]:
         return sorted(set(self.runs["machine"].astype(str)))

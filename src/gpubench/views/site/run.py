@@ -57,12 +57,15 @@ def columns_needed(frame_columns: set[str] | None = None) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def render(data: SiteData, run_id: str, rows: list[dict], site_figures: list[str], site_root: Path) -> str:
-    """``rows``: the run's stored rows (records); ``site_figures``: its PNGs as copied into the site
-    (paths from the root); ``site_root``: where the site is written (links to the store are relative)."""
+def render(
+    data: SiteData, run_id: str, rows: list[dict], fingerprint: dict, site_figures: list[str], site_root: Path
+) -> str:
+    """``rows``: the run's stored rows (records); ``fingerprint``: its fingerprint columns (the same
+    on every row); ``site_figures``: its PNGs as copied into the site (paths from the root);
+    ``site_root``: where the site is written (links to the store are relative)."""
     depth = paths.depth_of(paths.run_page(run_id))
     up = lambda path: paths.from_root(path, depth)  # noqa: E731
-    entry = data.runs[data.runs["run_id"].astype(str) == run_id].iloc[0]
+    entry = data.run_entry(run_id)
     machine = str(entry["machine"])
     verdicts = data.verdicts(run_id)
     links = [link(up(paths.machine_page(machine)), machine)]
@@ -97,9 +100,8 @@ def render(data: SiteData, run_id: str, rows: list[dict], site_figures: list[str
                 "</figure>"
             )
         parts.append("</section>")
-    first = rows[0] if rows else {}
-    fingerprint = [[text(key), text(_value(first.get(key)))] for key in FINGERPRINT if key in first]
-    parts.append('<section id="fingerprint"><h2>Fingerprint</h2>' + table(["key", "value"], fingerprint) + "</section>")
+    cells = [[text(key), text(_value(fingerprint.get(key)))] for key in FINGERPRINT if key in fingerprint]
+    parts.append('<section id="fingerprint"><h2>Fingerprint</h2>' + table(["key", "value"], cells) + "</section>")
     return page(f"run {run_id}", "".join(parts), depth=depth)
 
 
@@ -111,21 +113,24 @@ def _summary(measured: list[dict], suite: str, machine: str, depth: int) -> str:
     cells = []
     for row in measured:
         history = link(paths.from_root(paths.case_page(machine, suite, str(row["case"])), depth), "history")
-        cells.append([history, *(text(_format(row.get(column.key), column)) for column in layout)])
+        cells.append([history, *(_format(row.get(column.key), column) for column in layout)])
     return table(["", *(column.heading for column in layout)], cells)
 
 
 def _format(value, column) -> str:
-    """A cell as ``views.tables`` writes it: a dash when missing, seconds in microseconds."""
+    """A cell as ``views.tables`` writes it (a dash when missing, seconds in microseconds), as HTML:
+    text from data is escaped; a number formatted by the suite's own format needs no escaping."""
     value = _value(value)
     if value is None:
         return "-"
+    if not isinstance(value, (int, float)):  # text, JSON text, anything else: escaped
+        return text(value)
     if column.key in SECONDS_SHOWN_IN_US:
         value = float(value) * 1e6
     try:
-        return column.fmt.format(value)
+        return column.fmt.format(value)  # the registry's format of a number: digits, signs, units
     except (ValueError, TypeError):
-        return str(value)
+        return text(value)
 
 
 def _value(value):

@@ -22,8 +22,9 @@ import pandas as pd
 
 from gpubench.analysis.baseline import NIGHTLY_DIR, VERDICTS_FILE, night_marks
 from gpubench.analysis.changepoints import ChangePoint, ChangePointsUnavailable, change_points
-from gpubench.analysis.fleet import Fleet, judge_fleet, latest_figures
+from gpubench.analysis.fleet import Fleet, environment_spread, judge_fleet, latest_figures
 from gpubench.analysis.history import case_history
+from gpubench.analysis.rules import MIN_PEERS
 from gpubench.store import RunIndex, run_index
 from gpubench.store.figures import read_figures
 from gpubench.store.location import locate
@@ -169,7 +170,7 @@ def load(results: str | os.PathLike, now: pd.Timestamp | None = None) -> SiteDat
     except ChangePointsUnavailable as error:
         points, note = None, str(error)
     latest, latest_runs = latest_figures(location) if len(runs) else (pd.DataFrame(), runs)
-    fleet = judge_fleet(latest, latest_runs) if not latest.empty else Fleet()
+    fleet = _fleet(latest, latest_runs)
     data = SiteData(
         results=str(results),
         now=pd.Timestamp.now(tz="UTC") if now is None else pd.Timestamp(now),
@@ -187,6 +188,21 @@ def load(results: str | os.PathLike, now: pd.Timestamp | None = None) -> SiteDat
     _read_nights(data)
     data.limits = _limits(index, latest_runs, latest)
     return data
+
+
+def _fleet(latest: pd.DataFrame, runs: pd.DataFrame) -> Fleet:
+    """``judge_fleet`` on the GPU models that have peers at all: a model with fewer than
+    ``min_peers + 1`` machines judges nothing, so its rows are counted as unjudged without the
+    per-case loop (most of the time of a one-machine store)."""
+    if latest.empty:
+        return Fleet()
+    gpu = latest["gpu_name"].astype("string").fillna("no GPU")
+    machines = latest.groupby(gpu)["machine"].transform("nunique")
+    judged = latest[(machines > MIN_PEERS).to_numpy()]
+    fleet = judge_fleet(judged, runs) if not judged.empty else Fleet(rule=judge_fleet(judged.iloc[0:0]).rule)
+    fleet.unjudged += len(latest) - len(judged)
+    fleet.environment = environment_spread(runs)
+    return fleet
 
 
 def _read_nights(data: SiteData) -> None:

@@ -25,9 +25,9 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from gpubench.files.safe import safe_folder, safe_path, write_file
-from gpubench.store import StoreError
 from gpubench.store.location import locate
 from gpubench.store.read import read_files
+from gpubench.store.schema import StoreError
 from gpubench.views.site import assets, case, feed, fleet, machine, overview, paths, run, verify
 from gpubench.views.site.data import SiteData, load
 

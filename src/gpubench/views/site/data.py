@@ -25,8 +25,8 @@ from gpubench.analysis.changepoints import ChangePoint, ChangePointsUnavailable,
 from gpubench.analysis.fleet import Fleet, environment_spread, judge_fleet, latest_figures
 from gpubench.analysis.history import case_history
 from gpubench.analysis.rules import MIN_PEERS
-from gpubench.store import RunIndex, run_index
 from gpubench.store.figures import read_figures
+from gpubench.store.index import RunIndex, run_index
 from gpubench.store.location import locate
 from gpubench.store.machine import machine_key
 from gpubench.store.read import read_files

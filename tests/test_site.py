@@ -159,3 +159,16 @@ def _grid_row(page: str, needle: str) -> str:
     found = [row for row in rows if needle in row]
     assert len(found) == 1, needle
     return found[0]
+
+
+def test_nightly_rebuilds_the_site(tmp_path):
+    """`gpubench nightly --site DIR`: after the night (one copy case, on the host), the site is there."""
+    from support import cli as run_cli
+
+    done = run_cli("nightly", "--suite", "copy", "--results", tmp_path / "results", "--site", tmp_path / "site",
+                   "--", "-k", "test_copy[h2h-pageable-4096]")  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "site " in done.stdout and (tmp_path / "site" / "index.html").is_file()
+    (run_id,) = [path.name for path in (tmp_path / "results" / "nightly").iterdir()]
+    page = (tmp_path / "site" / paths.run_page(run_id)).read_text()
+    assert "nightly report" in page and "nightly status: first night" in page

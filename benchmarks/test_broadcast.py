@@ -3,9 +3,11 @@
 The same harness as test_allreduce.py; ``--gpubench-world-size N[,N...]`` picks the ranks.
 """
 
+import pytest
+
 from gpubench.run.pytest_plugin import parametrize_cases
 from gpubench.suites.collectives import broadcast as collective
-from gpubench.suites.collectives.case import parse_world_sizes, verify
+from gpubench.suites.collectives.case import parse_world_sizes, select_items, verify
 
 SUITE = collective.SUITE
 
@@ -13,6 +15,12 @@ SUITE = collective.SUITE
 def pytest_generate_tests(metafunc):
     world_sizes = parse_world_sizes(metafunc.config.getoption("--gpubench-world-size"))
     parametrize_cases(metafunc, lambda profile: collective.configs(profile, world_sizes))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _selected_only(request):
+    """The sweeps measure only the sizes this session selected (after -k)."""
+    select_items(request.session.items)
 
 
 def test_broadcast(gpubench, config):

@@ -19,6 +19,7 @@ SUITES = (
             Column("cudnn_deterministic", "determ"),
             Column("median_s", "time (us)", "{:.1f}"),
             Column("tflops", "TFLOP/s", "{:.3f}"),
+            Column("dynamic_tflops", "TFLOP/s dynamic (autotune incl.)", "{:.3f}"),
             Column("first_call_s", "1st call (s)", "{:.4f}"),
             Column("deterministic_output", "bitwise same"),
             Column("max_abs_diff", "max |diff|", "{:.2g}"),

@@ -1,6 +1,8 @@
 """The copy suite: H2D, D2H, D2D, bidirectional, pinned and pageable, and the host baseline."""
 
-from gpubench.suites import Column, Suite
+from gpubench.suites import Column, GpuCheckStep, Suite
+
+_GPUBENCH = ("{python}", "-m", "gpubench")
 
 SUITES = (
     Suite(
@@ -21,5 +23,14 @@ SUITES = (
         doctor_rules="gpubench.suites.copy.doctor:copy_findings",
         verify=(("copy", "gpubench.suites.copy.verify:pairs"),),
         renamed=(("latency_us", "time_per_copy_us"),),
+        gpu_check=(
+            GpuCheckStep(
+                "verify-copy", (*_GPUBENCH, "verify", "--suite", "copy", "--results", "{store}"), 20, 10, "verify"
+            ),
+            GpuCheckStep(
+                "copy", (*_GPUBENCH, "run", "--profile", "quick", "--suite", "copy", "--results", "{store}"), 25, 15
+            ),
+        ),
+        must_show="gpubench.suites.copy.must_show:lines",
     ),
 )

@@ -15,7 +15,8 @@
 # killed check) still returns the earlier ones, and summary.log is written line by line (never
 # through a buffering pipe), so it is complete whenever it is copied. At the end summary.log is
 # rewritten (atomically) with the must-show lines first. GPU_CHECK_PLAN names a file of steps
-# (label<TAB>limit<TAB>tail<TAB>command) to run instead of the registry's (tests use it).
+# (label<TAB>limit<TAB>tail<TAB>command) to run instead of the registry's (tests use it);
+# GPU_CHECK_LIMIT_SCALE multiplies every limit (to measure the steps on a CPU host, docs/gpu-check.md).
 # Runs straight from the checkout (PYTHONPATH=src, python3): the device image has no registry.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,6 +44,7 @@ publish() {  # everything so far into $OUT: one archive (the device tool returns
 step() {  # step NAME LIMIT_S TAIL_LINES COMMAND...: stdout to NAME.log (its tail to the summary), stderr to NAME.err
   local label=$1 limit=$2 lines=$3
   shift 3
+  limit=$((limit * ${GPU_CHECK_LIMIT_SCALE:-1}))  # >1 only to measure steps where they run slower (CPU)
   local left=$((deadline - reserve - SECONDS))
   if [ "$left" -le 5 ]; then
     say "== $label: NOT RUN, the ${total} s budget is spent"

@@ -33,8 +33,8 @@ ENV = GpuCheckStep("env", ("{python}", "-m", "gpubench", "env"), 15, 5, phase="f
 UNIT = GpuCheckStep(
     "unit-tests-gpu",
     ("{python}", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *UNIT_TESTS, "-k", "cuda or gpu"),
-    30,
-    20,
+    25,
+    18,
     phase="unit",
     tail=15,
 )

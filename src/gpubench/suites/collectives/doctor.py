@@ -5,9 +5,9 @@ busbw of 16 MiB or more per backend, tensor device and world size (Gloo on CPU t
 CUDA tensors are different paths, each its own finding; rows stored without a device are one
 group) against the link peak where one is known: a
 ``link_peak_gbps`` column when the run recorded one, else, for NCCL, one PCIe link of the GPU
-(the floor: P2P or NVLink only add to it). Under 50% is far below. Gloo is staged through host
-memory: no physical peak is known for it, whatever link the run recorded, so it is reported, not
-judged.
+(the floor: P2P or NVLink only add to it). Under 50% is far below. Gloo runs over TCP loopback
+(CUDA tensors staged through host memory): no physical peak is known for it, and its rows carry
+no link (older runs' recorded link is ignored), so it is reported, not judged.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def allreduce_findings(frame: pd.DataFrame, run: str) -> list[Finding]:
 
 def _allreduce_peak(row: pd.Series, backend: str) -> tuple[float | None, str]:
     """The peak busbw is judged against and its name, or None and why there is none."""
-    if backend != "nccl":  # before any recorded peak: Gloo on CUDA records the PCIe link it stages through
+    if backend != "nccl":  # runs stored before Gloo's link columns were dropped may still carry a PCIe peak
         return None, f"no physical peak is known for {backend} (staged through host memory)"
     recorded = row.get("link_peak_gbps")
     if known(recorded) and float(recorded) > 0:

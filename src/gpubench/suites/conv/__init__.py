@@ -23,7 +23,7 @@ def _combo_step(combo: str) -> GpuCheckStep:
         "-k",
         selection,
     )
-    return GpuCheckStep(f"conv-{combo}", command, 17, 10)
+    return GpuCheckStep(f"conv-{combo}", command, 16, 11)
 
 
 SUITES = (
@@ -51,7 +51,7 @@ SUITES = (
         headline="tflops",
         gpu_check=(
             GpuCheckStep(
-                "verify-conv", (*_GPUBENCH, "verify", "--suite", "conv", "--results", "{store}"), 25, 15, "verify"
+                "verify-conv", (*_GPUBENCH, "verify", "--suite", "conv", "--results", "{store}"), 35, 25, "verify"
             ),
             *(_combo_step(combo) for combo in _COMBOS),
         ),

@@ -25,10 +25,10 @@ SUITES = (
         renamed=(("latency_us", "time_per_copy_us"),),
         gpu_check=(
             GpuCheckStep(
-                "verify-copy", (*_GPUBENCH, "verify", "--suite", "copy", "--results", "{store}"), 20, 10, "verify"
+                "verify-copy", (*_GPUBENCH, "verify", "--suite", "copy", "--results", "{store}"), 20, 14, "verify"
             ),
             GpuCheckStep(
-                "copy", (*_GPUBENCH, "run", "--profile", "quick", "--suite", "copy", "--results", "{store}"), 25, 15
+                "copy", (*_GPUBENCH, "run", "--profile", "quick", "--suite", "copy", "--results", "{store}"), 24, 15
             ),
         ),
         must_show="gpubench.suites.copy.must_show:lines",

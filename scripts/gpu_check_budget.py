@@ -3,7 +3,9 @@
 registry, gpubench.suites.gpu_check) beside the time a gpu-check run measured for it (its
 summary.log's "== STEP: ok after N s" lines), and the totals against the cap.
 
-    PYTHONPATH=src python scripts/gpu_check_budget.py results/gpu-check-<date>/summary.log
+    PYTHONPATH=src python scripts/gpu_check_budget.py results/gpu-check-<date>/summary.log [LABEL=SECONDS ...]
+
+A ``LABEL=SECONDS`` argument gives a step's time measured apart (a step the run did not have).
 """
 
 from __future__ import annotations
@@ -29,8 +31,8 @@ def measured(summary: str) -> dict[str, str]:
     return found
 
 
-def table(summary: str) -> str:
-    times = measured(summary)
+def table(summary: str, extra: dict[str, str] | None = None) -> str:
+    times = measured(summary) | (extra or {})
     rows = ["| step | limit (s) | GPU estimate (s) | measured on CPU (s) |", "|---|---:|---:|---:|"]
     for step in steps():
         rows.append(f"| {step.label} | {step.limit_s} | {step.estimate_s} | {times.get(step.label, '-')} |")
@@ -46,6 +48,7 @@ def table(summary: str) -> str:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) < 2:
         sys.exit(__doc__)
-    print(table(Path(sys.argv[1]).read_text()))
+    apart = dict(argument.split("=", 1) for argument in sys.argv[2:])
+    print(table(Path(sys.argv[1]).read_text(), {label: f"{seconds} (measured apart)" for label, seconds in apart.items()}))

@@ -51,4 +51,6 @@ if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     apart = dict(argument.split("=", 1) for argument in sys.argv[2:])
-    print(table(Path(sys.argv[1]).read_text(), {label: f"{seconds} (measured apart)" for label, seconds in apart.items()}))
+    print(
+        table(Path(sys.argv[1]).read_text(), {label: f"{seconds} (measured apart)" for label, seconds in apart.items()})
+    )

@@ -26,6 +26,8 @@ def _combo_step(combo: str) -> GpuCheckStep:
     return GpuCheckStep(f"conv-{combo}", command, 16, 11)
 
 
+POSITION = 20  # where views list this suite (gpubench.suites)
+
 SUITES = (
     Suite(
         name="conv",

@@ -4,6 +4,8 @@ from gpubench.suites import Column, GpuCheckStep, Suite
 
 _GPUBENCH = ("{python}", "-m", "gpubench")
 
+POSITION = 10  # where views list this suite (gpubench.suites)
+
 SUITES = (
     Suite(
         name="copy",

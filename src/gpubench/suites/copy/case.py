@@ -1,23 +1,11 @@
 """Copy bandwidth: host<->device, device<->device, both directions at once, and a host baseline.
 
-GB/s is 10^9 bytes per second: ``bytes / median seconds per copy / 1e9``; d2d counts its bytes
-once (a device-to-device copy reads and writes them: device memory moves twice that). The time per
-copy (``time_per_copy_us``; stored as ``latency_us`` before) is the median time of one copy in a
-loop of back-to-back copies, a pipelined figure, not a latency. For ``bidir`` an
-H2D and a D2H copy of ``bytes`` each run at once on two streams, and the figure is per
-direction (``bytes / time``), comparable with the link's one-direction peak; it uses pinned memory
-only, since a pageable copy_ synchronises its stream and the two would never overlap. Pageable copies are
-timed as the whole ``copy_`` (the driver stages them through a pinned bounce buffer, so
-``non_blocking`` buys nothing there), between events but without the spin kernel: the copy blocks
-the host, so a spin would only idle the stream, and the driver could stage part of the first copy
-before the start event. Pinning cost is kept out: buffers are allocated first, and pinned ones
-must report ``is_pinned()``.
-
-The PCIe link of a host<->device case is polled during the timed loop (``polled_pcie_link``) and its
-highest reading is the one "% of PCIe" is computed against. A bidirectional copy issues about 12
-stream commands (``BIDIR_COMMANDS``), so its calibrated loop is shorter than a plain copy's: the
-launch queue never fills. ``prepare`` builds a case's buffers once; ``measure`` is prepare, then
-``Prepared.measure``, which gpubench verify calls round after round on the same buffers.
+The copy suite's configs and ``measure``: buffers allocated and pinned before timing, random data,
+each destination compared with its source after timing, the PCIe link read during the copies.
+Method and units: docs/copy.md.
+``prepare`` builds a case's buffers once (verify reuses them every round); the link is polled during
+the timed loop and its highest reading kept; a bidirectional copy's loop is sized by its
+``BIDIR_COMMANDS`` stream commands; ``time_per_copy_us`` is a pipelined time per copy.
 """
 
 from __future__ import annotations

@@ -148,7 +148,10 @@ def test_the_plan_comes_from_the_registry_and_its_limits_fit_the_cap():
     assert set(declared) <= set(labels) and labels[0] == "env" and labels[-1] == "must-show"
     assert labels.index("unit-tests-gpu") > max(labels.index(label) for label in labels if label.startswith("verify-"))
     assert {f"conv-bench_{b}-det_{d}" for b in ("on", "off") for d in ("on", "off")} <= set(labels)
-    assert {"all_gather", "reduce_scatter", "broadcast", "reduce", "all_to_all", "allreduce-torchrun"} <= set(labels)
+    assert {"allreduce-cpu", "allreduce-cuda", "allreduce-torchrun", "collectives"} <= set(labels)
+    (others,) = [step for step in every if step.label == "collectives"]
+    wanted = ("all_gather", "reduce_scatter", "broadcast", "reduce", "all_to_all")
+    assert others.command[others.command.index("--collectives") + 1].split(",") == list(wanted)
     assert budgeted_s() <= CAP_S - RESERVE_S - MARGIN_S
     assert all(step.estimate_s < step.limit_s for step in every)
     script = (REPO / "scripts" / "gpu-check.sh").read_text()

@@ -85,3 +85,14 @@ def test_gloos_reduce_scatter_fallback_is_in_the_row_and_under_the_table():
     row = {"suite": "reduce_scatter", "status": "ok", **result.params, **result.metrics, **result.info}
     text = summary(pd.DataFrame([row | {"median_s": 0.02, "iqr_s": 0.0, "rounds": 3}]))
     assert text.splitlines()[-1].startswith("#   note: Gloo's reduce_scatter is an all_reduce followed by a chunk")
+
+
+def test_an_nccl_loop_behind_the_spin_never_fills_the_launch_queue():
+    from gpubench.measure.timing import QUEUE_SAFE_COMMANDS
+    from gpubench.suites.collectives.harness import NCCL_COMMANDS, loop_iters
+
+    nccl, gloo = Sweep("nccl", "cuda", 2, (8,)), Sweep("gloo", "cuda", 2, (8,))
+    # 8 B over NVLink: ~10 us a collective; 5 ms would want 500 of them, ~2,000 stream commands.
+    assert loop_iters(nccl, 10e-6) == QUEUE_SAFE_COMMANDS // NCCL_COMMANDS
+    assert loop_iters(gloo, 10e-6) == 500  # Gloo blocks the host per collective: no queue to fill
+    assert loop_iters(nccl, 1e-3) == 5 and loop_iters(nccl, 0.0) == QUEUE_SAFE_COMMANDS // NCCL_COMMANDS

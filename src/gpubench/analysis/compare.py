@@ -15,7 +15,7 @@ from those times, so ``slower`` means less GB/s or TFLOP/s):
 * ``detectable`` = (1 + threshold) x exp(allowance) - 1: the smallest slowdown that can be called.
 * ``slower`` when the candidate median exceeds the centre by more than ``detectable`` and the
   Mann-Whitney U test of the candidate's samples against the pooled baseline samples gives
-  p < ``alpha`` (0.002, as asv), however large the allowance; ``faster`` the mirror image.
+  p < ``alpha`` (0.002, asv's level), however large the allowance; ``faster`` the mirror image.
 * ``noisy`` when the change is beyond the threshold but not called (inside the noise band, or
   not significant), when fewer baseline runs than required are at hand, or when there are no
   raw samples to test: reported with ``detectable``. ``same`` otherwise.

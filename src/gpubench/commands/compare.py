@@ -42,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from gpubench.analysis.compare import compare_frames
-    from gpubench.store import StoreError
+    from gpubench.store.schema import StoreError
     from gpubench.views.compare import render
 
     threshold = parse_threshold(args.threshold)
@@ -66,8 +66,9 @@ def main(args: argparse.Namespace) -> int:
 def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
     """Between-run noise per case from the store, if there is a readable one (else: the default)."""
     from gpubench.analysis.noise import noise_priors
-    from gpubench.store import StoreError, machine_key
     from gpubench.store.figures import read_figures
+    from gpubench.store.machine import machine_key
+    from gpubench.store.schema import StoreError
 
     machine = str(machine_key(candidate).iloc[0])
     cases = set(candidate["case"].astype(str))
@@ -81,7 +82,8 @@ def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
 def read_stored(specs: list[str], results: Path) -> dict[str, pd.DataFrame]:
     """The stored runs among ``specs`` (those that are not files), read in one pass over the store
     (its index loads once); empty when any of them cannot be read, which ``load_side`` then says."""
-    from gpubench.store import StoreError, read_results
+    from gpubench.store.read import read_results
+    from gpubench.store.schema import StoreError
 
     run_ids = list(dict.fromkeys(spec for spec in specs if _run_id(spec)))
     try:
@@ -100,7 +102,9 @@ def _run_id(spec: str) -> bool:
 
 def load_side(spec: str, results: Path, stored: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """A JSON file's cases, or a stored run's (from ``stored`` when it holds the run)."""
-    from gpubench.store import StoreError, frame_from_json, load_json, read_results
+    from gpubench.store.ingest import frame_from_json, load_json
+    from gpubench.store.read import read_results
+    from gpubench.store.schema import StoreError
 
     path = Path(spec)
     if stored and spec in stored and _run_id(spec):

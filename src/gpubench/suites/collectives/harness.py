@@ -160,7 +160,7 @@ def _run_size(sweep, module: ModuleType, env, device, group, in_place: bool, whe
     if in_place not in module.PLACEMENTS:
         return _skip(skipped, f"{module.NAME} has no {_placement(in_place)} form in torch.distributed")
     if count == 0:
-        reason = f"{nbytes} B holds fewer {dtype} elements than the {n} ranks {module.NAME} splits it among"
+        reason = f"{nbytes} B gives each of the {n} ranks {module.NAME} splits it among under 16 B of {dtype}"
         return _skip(skipped, reason)
     progress.at("allocation", index, dtype, nbytes, size_index)
     buffers, reason = _allocate(sweep, module, env, device, dtype, count, in_place)

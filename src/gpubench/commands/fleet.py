@@ -49,13 +49,15 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _plots(fleet, args: argparse.Namespace) -> list[Path]:
-    from gpubench.files.safe import safe_folder
+    from gpubench.files.safe import default_output
     from gpubench.store.location import locate
 
     if args.out:
         out = Path(args.out)
     elif locate(args.results).is_local:
-        out = safe_folder(args.results, "fleet")
+        out = default_output(args.results, "fleet")  # None: a store this user cannot write
+        if out is None:
+            return []
     else:
         return []  # a remote store: figures only where --out says
     from gpubench.views.figures.fleet import plot_fleet  # matplotlib only when drawing

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from gpubench import suites
+from gpubench.files.terminal import printable
 from gpubench.suites import Column
 from gpubench.views.text_table import aligned
 
@@ -22,13 +23,13 @@ def summary(frame: pd.DataFrame) -> str:
     for suite, rows in frame.groupby("suite", sort=False):
         measured = rows[rows["status"] == "ok"]
         if not measured.empty:
-            parts.append(f"# {suite}\n{table(measured, suites.columns(str(suite)))}")
+            parts.append(f"# {printable(suite)}\n{table(measured, suites.columns(str(suite)))}")
         skipped = rows[rows["status"] == "skipped"]
         if not skipped.empty:
             reasons = skipped.groupby("skip_reason").size()
             parts.append(
-                f"# {suite}: {len(skipped)} case(s) skipped\n"
-                + "\n".join(f"#   {count} x {reason}" for reason, count in reasons.items())
+                f"# {printable(suite)}: {len(skipped)} case(s) skipped\n"
+                + "\n".join(f"#   {count} x {printable(reason)}" for reason, count in reasons.items())
             )
     return "\n\n".join(parts) if parts else "no results"
 

@@ -73,7 +73,7 @@ def validate_document(data: Any, source: str | os.PathLike) -> None:
         check.text(machine.get(key), f"machine_info.{key}")
     check.text(check.mapping(machine.get("cpu"), "machine_info.cpu").get("brand_raw"), "machine_info.cpu.brand_raw")
     env = check.mapping(machine.get("gpubench"), "machine_info.gpubench")
-    check.column_values(env, "machine_info.gpubench")
+    check.column_values(env, "machine_info.gpubench", environment=True)
     check.text(check.mapping(root.get("commit_info"), "commit_info").get("id"), "commit_info.id")
     block = check.mapping(root.get("gpubench"), "gpubench")
     if block.get("run_id") is not None:
@@ -167,15 +167,16 @@ class _Checker:
             elif isinstance(value, list):
                 stack.extend((item, f"{where}[{index}]") for index, item in enumerate(value))
 
-    def column_values(self, values: Mapping[str, Any], field: str) -> None:
+    def column_values(self, values: Mapping[str, Any], field: str, environment: bool = False) -> None:
         """Values that become columns: whole numbers must fit in 64 bits; known columns keep their
-        type; a headline rate is a positive finite number (``MAX_RATE`` at most); texts stay texts."""
+        type; a headline rate is a positive finite number (``MAX_RATE`` at most); the run's
+        ``environment`` keeps its texts texts (a number as host name would rename machines)."""
         for key, value in values.items():
             if value is not None and key in _headlines():
                 number = _finite(value)
                 if number is None or not 0 < number <= MAX_RATE:
                     self.fail(f"{field}.{key}", f"expected a positive rate up to {MAX_RATE:g}, got {_short(value)}")
-            textual = key in TEXT_COLUMNS or KNOWN_TYPES.get(key) == "string"
+            textual = (environment and key in TEXT_COLUMNS) or KNOWN_TYPES.get(key) == "string"
             if value is not None and textual and not isinstance(value, str):
                 self.fail(f"{field}.{key}", f"expected a text, got {_kind(value)}")
             if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
@@ -288,7 +289,7 @@ def validate_run_frame(frame: pd.DataFrame, path: str | os.PathLike) -> pd.DataF
     if versions.isna().any():
         fail("schema_version", "not a number")
     if not (np.isfinite(versions) & (versions >= 1) & (versions == np.floor(versions))).all():
-        fail("schema_version", f"not a schema version (a whole number from 1), got {versions.iloc[0]!r}")
+        fail("schema_version", f"not a schema version (a whole number from 1), got {float(versions.iloc[0])!r}")
     if versions.max() > SCHEMA_VERSION:
         raise NewerSchemaError(
             f"{name}: schema version {int(versions.max())} is newer than this gpubench ({SCHEMA_VERSION}); upgrade"

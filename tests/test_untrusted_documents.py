@@ -291,6 +291,7 @@ def _readings(tmp_path: Path) -> Path:
 
 # --- issue 17: accepted documents and hand-made run files that every reader must still read -------
 
+
 @pytest.fixture(scope="module")
 def two_machines_base(tmp_path_factory) -> Path:
     from untrusted_support import copy_store

@@ -29,12 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from gpubench.analysis.fleet import judge_fleet, latest_figures
+    from gpubench.files.terminal import printable
     from gpubench.store import StoreError
     from gpubench.store.read import case_pattern_regex
     from gpubench.views.fleet import table, to_json
 
     regex = case_pattern_regex(args.case) if args.case else None
     latest, runs = latest_figures(args.results, args.suite, regex)
+    if latest.empty and args.case:
+        raise StoreError(f"no measured case matches {printable(args.case)!r} in {args.results}")
     if latest.empty:
         raise StoreError(f"no measured case to set against peers in {args.results}")
     fleet = judge_fleet(latest, runs, args.min_peers, MAD_FACTOR, parse_threshold(args.min_gap))

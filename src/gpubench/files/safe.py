@@ -15,9 +15,12 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from gpubench.files.terminal import printable
+
 MAX_NAME = 120
 TEMP_SUFFIX = ".tmp"  # hidden temporary files: ".<name>.<random hex>.tmp"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+_CONTROL_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # a title's own newlines are layout
 
 
 class UnsafePathError(ValueError):
@@ -114,6 +117,8 @@ def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, *, tight: bool 
     for text in fig.findobj(Text):
         if id(text) not in formatted:
             text.set_parse_math(False)
+            if _CONTROL_TEXT.search(text.get_text()):  # a name's newline or escape: drawn as its escape
+                text.set_text(printable(text.get_text()))
     if savefig.get("dpi") not in (None, "figure"):
         fig.set_dpi(savefig["dpi"])  # lay out at the resolution drawn: text is measured once, not per resolution
     if tight:

@@ -1,6 +1,6 @@
 """Hostile and careless documents: stored so that every reader works, or refused in one line, store unchanged.
 
-Findings 2, 3, 4, 8 and the run-id part of 10 of issue 10, and the readers' own defence.
+Documents refused at ingest, types settled across runs, run ids, and the readers' own defence.
 """
 
 from __future__ import annotations

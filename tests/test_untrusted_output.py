@@ -1,6 +1,6 @@
 """What gpubench prints from data it does not control: markdown stays text, JSON stays strict, figures draw.
 
-Findings 6, 7, 9 and the threshold part of 10 of issue 10.
+Output built from data: markdown and figure text escaped, strict JSON, thresholds.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The store's promises under fire: one winner per run, umask permissions, no debris, no write outside.
 
-Findings 1, 5 and the permission and debris parts of 10 of issue 10.
+Concurrent writers, writes that would leave the store, permissions and debris.
 """
 
 from __future__ import annotations

@@ -24,10 +24,12 @@ from gpubench.files import strict_json
 from gpubench.files.jsonfile import read_json
 from gpubench.files.safe import read_regular, safe_folder, write_file
 from gpubench.files.terminal import printable
-from gpubench.store import StoreError, machine_key, read_results, run_index
+from gpubench.store.index import run_index
 from gpubench.store.location import Location, locate
-from gpubench.store.read import read_files, select_runs
+from gpubench.store.machine import machine_key
+from gpubench.store.read import read_files, read_results, select_runs
 from gpubench.store.run_id import validate_run_id
+from gpubench.store.schema import StoreError
 
 NIGHTLY_DIR = "nightly"
 VERDICTS_FILE = "verdicts.json"

@@ -32,8 +32,10 @@ import pyarrow.compute as pc
 from gpubench import suites
 from gpubench.analysis.compare import higher_is_better
 from gpubench.analysis.rules import MAD_FACTOR, MIN_GAP, MIN_PEERS
-from gpubench.store import StoreError, machine_key, run_index
+from gpubench.store.index import run_index
+from gpubench.store.machine import machine_key
 from gpubench.store.read import matching, read_files, select_runs
+from gpubench.store.schema import StoreError
 
 MAD_TO_SIGMA = 1.4826
 READ_COLUMNS = ("gpu_name", "hostname", "median_s", *suites.all_headlines())

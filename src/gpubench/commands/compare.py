@@ -44,7 +44,7 @@ def main(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from gpubench.analysis.compare import compare_frames
-    from gpubench.store import StoreError
+    from gpubench.store.schema import StoreError
     from gpubench.views.compare import render
 
     threshold = parse_threshold(args.threshold)
@@ -68,8 +68,9 @@ def main(args: argparse.Namespace) -> int:
 def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
     """Between-run noise per case from the store, if there is a readable one (else: the default)."""
     from gpubench.analysis.noise import noise_priors
-    from gpubench.store import StoreError, machine_key
     from gpubench.store.figures import read_figures
+    from gpubench.store.machine import machine_key
+    from gpubench.store.schema import StoreError
 
     machine = str(machine_key(candidate).iloc[0])
     cases = set(candidate["case"].astype(str))
@@ -84,7 +85,8 @@ def read_stored(specs: list[str], results: Path) -> dict[str, pd.DataFrame]:
     """The stored runs among ``specs``, read in one pass over the store (its index loads once);
     a spec that is a stored run id is that run, even where a file of that name is in the working
     directory (write ``./NAME`` for the file). Empty when they cannot be read: ``load_side`` says why."""
-    from gpubench.store import StoreError, list_runs, read_results
+    from gpubench.store.read import list_runs, read_results
+    from gpubench.store.schema import StoreError
 
     candidates = list(dict.fromkeys(spec for spec in specs if _looks_like_run_id(spec)))
     if not candidates:
@@ -101,7 +103,8 @@ def read_stored(specs: list[str], results: Path) -> dict[str, pd.DataFrame]:
 
 
 def _looks_like_run_id(spec: str) -> bool:
-    from gpubench.store import StoreError, validate_run_id
+    from gpubench.store.run_id import validate_run_id
+    from gpubench.store.schema import StoreError
 
     try:
         validate_run_id(spec)
@@ -121,7 +124,9 @@ def _is_document(path: Path) -> bool:
 
 def load_side(spec: str, results: Path, stored: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """A JSON file's cases, or a stored run's (from ``stored`` when it holds the run)."""
-    from gpubench.store import StoreError, frame_from_json, load_json, read_results
+    from gpubench.store.ingest import frame_from_json, load_json
+    from gpubench.store.read import read_results
+    from gpubench.store.schema import StoreError
 
     path = Path(spec)
     if stored and spec in stored:

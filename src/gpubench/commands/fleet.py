@@ -30,8 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from gpubench.analysis.fleet import judge_fleet, latest_figures
     from gpubench.files.terminal import printable
-    from gpubench.store import StoreError
     from gpubench.store.read import case_pattern_regex
+    from gpubench.store.schema import StoreError
     from gpubench.views.fleet import table, to_json
 
     regex = case_pattern_regex(args.case) if args.case else None

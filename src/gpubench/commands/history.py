@@ -33,9 +33,9 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.files import strict_json
     from gpubench.files.safe import default_output
     from gpubench.files.terminal import printable
-    from gpubench.store import StoreError, list_runs
     from gpubench.store.figures import read_figures
-    from gpubench.store.read import case_pattern_regex
+    from gpubench.store.read import case_pattern_regex, list_runs
+    from gpubench.store.schema import StoreError
     from gpubench.views.changepoints import lines
     from gpubench.views.figures.history import plot_history
     from gpubench.views.history import summary

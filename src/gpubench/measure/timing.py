@@ -1,18 +1,9 @@
 """Clocks that tell the truth about a device: CUDA events on a GPU, a monotonic clock on the host.
 
-GPU work is asynchronous, so a host clock read after enqueueing measures the enqueue, not the
-work. On CUDA a Timer records events around a loop of operations on the current stream and reads
-them after synchronising. Like nvbandwidth, it first enqueues a spin kernel that keeps the stream
-busy while the host enqueues the loop, so enqueue cost lands before the start event, not inside
-the timed span. Operations that block the host (a pageable copy) gain nothing from the spin and
-are timed without it (``spin=False``).
-
-Two things can still put enqueue inside the span: a spin that ends before the host has enqueued
-the loop, and a full launch queue (the host then waits for the spin to end). Calibrated loops are
-capped at ``QUEUE_SAFE_OPS``, and every sample checks, once the loop is enqueued, whether the
-stream had already reached the start event; such samples are counted in ``Timer.report`` and said
-in the case's note. The device side sits behind ``DeviceClock`` so that this ordering is tested on
-a simulated stream (tests/simulated_stream.py) where no GPU is at hand.
+``Timer`` owns warm-up, calibrated loops and per-operation samples; on CUDA it records events
+around a loop enqueued behind a spin kernel, caps loops at ``QUEUE_SAFE_OPS`` and counts samples
+whose stream reached the start event early. The device side sits behind ``DeviceClock`` so that
+the ordering is tested on a simulated stream (tests/simulated_stream.py). Method: docs/method.md.
 """
 
 from __future__ import annotations

@@ -35,9 +35,9 @@ from gpubench.analysis.rules import DEFAULT_THRESHOLD, MIN_BASELINE_RUNS
 from gpubench.files import strict_json
 from gpubench.files.safe import safe_folder, write_file
 from gpubench.pipeline import Outcome, RunRequest, run_suites
-from gpubench.store import read_results
 from gpubench.store.figures import read_figures
 from gpubench.store.machine import machine_key
+from gpubench.store.read import read_results
 from gpubench.suites import unjudged_suites
 from gpubench.views.changepoints import describe
 from gpubench.views.compare import format_value

@@ -11,6 +11,7 @@ median time, its first known rate as headline. Adding a suite: docs/ARCHITECTURE
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,13 +79,11 @@ def resolve(reference: str) -> Any:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-# Packages (or modules) that declare ``SUITES``, a tuple of Suite. Order is the order views use.
-_PACKAGES = (
-    "gpubench.suites.copy",
-    "gpubench.suites.conv",
-    "gpubench.suites.collectives",
-    "gpubench.suites.verify",
-)
+# Every package under gpubench.suites that declares ``SUITES`` (a tuple of Suite) is a suite
+# package: a new suite is a new folder, and no list here changes. Views show suites in the order of
+# each package's ``POSITION`` (then by name).
+DEFAULT_POSITION = 50
+
 
 # What a suite absent from the registry is shown by: its case and median time, and as headline
 # the first of these rates it carries (all derived from the time samples), else its median time.
@@ -95,9 +94,15 @@ UNITS = {"gbps": "GB/s", "busbw_gbps": "GB/s busbw", "algbw_gbps": "GB/s algbw",
 
 
 def _load() -> dict[str, Suite]:
+    packages = []
+    for info in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
+        if info.ispkg:
+            module = importlib.import_module(info.name)
+            if hasattr(module, "SUITES"):
+                packages.append((getattr(module, "POSITION", DEFAULT_POSITION), info.name, module))
     registry: dict[str, Suite] = {}
-    for package in _PACKAGES:
-        for suite in importlib.import_module(package).SUITES:
+    for _, _, module in sorted(packages, key=lambda entry: entry[:2]):
+        for suite in module.SUITES:
             if suite.name in registry:
                 raise RuntimeError(f"suite {suite.name!r} is declared twice")
             registry[suite.name] = suite

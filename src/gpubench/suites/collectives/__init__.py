@@ -54,6 +54,8 @@ def _suite(
     )
 
 
+POSITION = 30  # where views list this suite (gpubench.suites)
+
 SUITES = (
     _suite(
         "all_reduce",

@@ -1,24 +1,11 @@
 """cuDNN convolution: what ``cudnn.benchmark`` and ``cudnn.deterministic`` cost or buy, per shape.
 
 One case is one convolution pass (forward, backward-data or backward-weight) of one shape, dtype
-and memory layout under one of the four flag combinations, or (scenario ``dynamic``) a sequence
-of training steps over varying batch sizes. Each case records:
-
-- steady-state seconds per call (``Timer``: CUDA events on a GPU) and effective TFLOP/s =
-  ``2*N*K*(C/groups)*R*S*P*Q / median / 1e12`` (the same count for each backward pass; "effective"
-  because Winograd and FFT do fewer real multiplies);
-- ``first_call_s``: the first call's wall time (synchronised), which holds the autotuning with
-  benchmark on, and on CUDA the peak memory allocated during it;
-- reproducibility: the first call's result and three later calls on the same inputs compared bit
-  for bit, with the largest absolute difference;
-- correctness: the result against the same pass in float64 (untimed, by a relative tolerance);
-- the flags read back while measuring, the convolution backend, and on CUDA the kernels that ran
-  (``record_kernels``: once per worker, after every case was timed).
-
-PyTorch's cuDNN plan cache is keyed on shape, dtype, layout, ``deterministic`` and ``allow_tf32``
-but not on ``benchmark``: a shape already run in a process keeps its plan whatever the flags say
-later. So every flag combination runs in its own fresh worker (``conv_worker``), and this module
-refuses to run any (shape, dtype, layout, direction) twice in one process (``claim_plan_keys``).
+and layout under one flag combination, or (scenario ``dynamic``) training steps over varying batch
+sizes. This module measures a case (steady state, first call, reproducibility, a float64 check,
+the kernels that ran) and refuses to run any (shape, dtype, layout, direction) twice in one process
+(``claim_plan_keys``): PyTorch's plan cache ignores ``benchmark``, so each flag combination runs in a
+fresh worker (``worker.py``). Method and figures: docs/conv.md.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from gpubench.suites import Column, Suite
 
+POSITION = 10  # where views list this suite (gpubench.suites)
+
 SUITES = (
     Suite(
         name="copy",

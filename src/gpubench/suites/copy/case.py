@@ -1,14 +1,8 @@
 """Copy bandwidth: host<->device, device<->device, both directions at once, and a host baseline.
 
-GB/s is 10^9 bytes per second: ``bytes / median seconds per copy / 1e9``. For ``bidir`` an
-H2D and a D2H copy of ``bytes`` each run at once on two streams, and the figure is per
-direction (``bytes / time``), comparable with the link's one-direction peak; it uses pinned memory
-only, since a pageable copy_ synchronises its stream and the two would never overlap. Pageable copies are
-timed as the whole ``copy_`` (the driver stages them through a pinned bounce buffer, so
-``non_blocking`` buys nothing there), between events but without the spin kernel: the copy blocks
-the host, so a spin would only idle the stream, and the driver could stage part of the first copy
-before the start event. Pinning cost is kept out: buffers are allocated first, and pinned ones
-must report ``is_pinned()``.
+The copy suite's configs and ``measure``: buffers allocated and pinned before timing, random data,
+each destination compared with its source after timing, the PCIe link read during the copies.
+Method and units: docs/copy.md.
 """
 
 from __future__ import annotations

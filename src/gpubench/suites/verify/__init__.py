@@ -6,6 +6,8 @@ case. They are not judged (no nightly verdict, not "the latest run") and are not
 
 from gpubench.suites import Column, Suite
 
+POSITION = 90  # where views list this suite (gpubench.suites)
+
 SUITES = (
     Suite(
         name="verify",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pandas as pd
 
 from gpubench import suites
+from gpubench.files.terminal import printable
 from gpubench.suites import Column
 from gpubench.views.text_table import aligned
 
@@ -24,13 +25,13 @@ def summary(frame: pd.DataFrame) -> str:
     for suite, rows in frame.groupby("suite", sort=False):
         measured = rows[rows["status"] == "ok"]
         if not measured.empty:
-            parts.append(f"# {suite}\n{table(measured, suites.columns(str(suite)))}" + _notes(measured))
+            parts.append(f"# {printable(suite)}\n{table(measured, suites.columns(str(suite)))}" + _notes(measured))
         skipped = rows[rows["status"] == "skipped"]
         if not skipped.empty:
             reasons = skipped.groupby("skip_reason").size()
             parts.append(
-                f"# {suite}: {len(skipped)} case(s) skipped\n"
-                + "\n".join(f"#   {count} x {reason}" for reason, count in reasons.items())
+                f"# {printable(suite)}: {len(skipped)} case(s) skipped\n"
+                + "\n".join(f"#   {count} x {printable(reason)}" for reason, count in reasons.items())
             )
     return "\n\n".join(parts) if parts else "no results"
 
@@ -40,7 +41,7 @@ def _notes(rows: pd.DataFrame) -> str:
     if "note" not in rows:
         return ""
     notes = dict.fromkeys(str(note) for note in rows["note"].dropna() if str(note))
-    return "".join(f"\n#   note: {note}" for note in notes)
+    return "".join(f"\n#   note: {printable(note)}" for note in notes)
 
 
 def table(rows: pd.DataFrame, layout: tuple[Column, ...]) -> str:

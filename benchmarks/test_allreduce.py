@@ -1,20 +1,8 @@
-"""AllReduce bus bandwidth: NCCL and Gloo (CPU and CUDA tensors) across sizes, as nccl-tests measures it.
+"""AllReduce bus bandwidth, nccl-tests style: NCCL and Gloo (CPU and CUDA tensors) across sizes.
 
-Ranks run as local worker processes, one group per (backend, device, world size), which sweeps
-every size once; each case reports its size. ``--gpubench-world-size N[,N...]`` picks the ranks.
+``--gpubench-world-size N[,N...]`` picks the ranks (gpubench.run.collective_benchmark).
 """
 
-from gpubench.run.pytest_plugin import parametrize_cases
-from gpubench.suites.collectives import all_reduce as collective
-from gpubench.suites.collectives.case import parse_world_sizes, verify
+from gpubench.run.collective_benchmark import collective_benchmark
 
-SUITE = collective.SUITE
-
-
-def pytest_generate_tests(metafunc):
-    world_sizes = parse_world_sizes(metafunc.config.getoption("--gpubench-world-size"))
-    parametrize_cases(metafunc, lambda profile: collective.configs(profile, world_sizes))
-
-
-def test_allreduce(gpubench, config):
-    verify(gpubench.run(collective.measure, config))
+pytest_generate_tests, test_allreduce = collective_benchmark("all_reduce")

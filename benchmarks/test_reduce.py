@@ -1,19 +1,8 @@
-"""Reduce (SUM) to root 0 bus bandwidth: NCCL and Gloo (CPU and CUDA tensors), as nccl-tests measures it.
+"""Reduce bus bandwidth, nccl-tests style: NCCL and Gloo (CPU and CUDA tensors) across sizes.
 
-The same harness as test_allreduce.py; ``--gpubench-world-size N[,N...]`` picks the ranks.
+``--gpubench-world-size N[,N...]`` picks the ranks (gpubench.run.collective_benchmark).
 """
 
-from gpubench.run.pytest_plugin import parametrize_cases
-from gpubench.suites.collectives import reduce as collective
-from gpubench.suites.collectives.case import parse_world_sizes, verify
+from gpubench.run.collective_benchmark import collective_benchmark
 
-SUITE = collective.SUITE
-
-
-def pytest_generate_tests(metafunc):
-    world_sizes = parse_world_sizes(metafunc.config.getoption("--gpubench-world-size"))
-    parametrize_cases(metafunc, lambda profile: collective.configs(profile, world_sizes))
-
-
-def test_reduce(gpubench, config):
-    verify(gpubench.run(collective.measure, config))
+pytest_generate_tests, test_reduce = collective_benchmark("reduce")

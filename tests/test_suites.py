@@ -37,3 +37,84 @@ def test_a_suite_the_registry_does_not_know_gets_the_generic_view(tmp_path):
         "  test_sum[200]         2.00      0.10  20",
     ]
     assert plot_run(frame, tmp_path) == []
+
+
+NEW_SUITE = {
+    "__init__.py": '''"""A suite added as one folder: nothing outside it names it."""
+from gpubench.suites import Column, Suite
+
+POSITION = 40
+SUITES = (
+    Suite(
+        name="demo",
+        title="a demo suite",
+        case="gpubench.suites.demo.case",
+        columns=(Column("n", "n (elts)"), Column("gbps", "GB/s", "{:.2f}")),
+        headline="gbps",
+        plot="gpubench.suites.demo.case:plot",
+        doctor_rules="gpubench.suites.demo.case:rules",
+        verify=(("demo", "gpubench.suites.demo.case:pairs"),),
+    ),
+)
+''',
+    "case.py": """from gpubench.machine.findings import Finding
+
+
+def configs(profile):
+    return [4, 8]
+
+
+def measure(config):
+    raise NotImplementedError
+
+
+def plot(frame, out_dir):
+    return []
+
+
+def rules(frame, run):
+    return [Finding("info", "results", f"{run}: demo judged", "nothing to do")]
+
+
+def pairs():
+    return []
+""",
+}
+PROBE = """
+import pandas as pd
+from gpubench import suites
+from gpubench.doctor.results import judge_run
+from gpubench.views.tables import summary
+names = list(suites.SUITES)
+print(names.index("all_to_all") < names.index("demo") < names.index("verify"))
+print(suites.verify_checks()["demo"])
+frame = pd.DataFrame({"run_id": ["r"], "suite": ["demo"], "case": ["demo[n=4]"], "status": ["ok"],
+                      "median_s": [1e-6], "n": [4], "gbps": [3.5], "iqr_s": [0.0], "rounds": [5]})
+print(summary(frame).splitlines()[1].split())
+print([finding.message for finding in judge_run(frame)])
+"""
+
+
+def test_a_new_suite_is_one_folder(tmp_path):
+    """A suite with a table, a plot, doctor rules and a verify check, written only under suites/demo/,
+    is listed, tabled, judged and verified: no other file of gpubench names it."""
+    import shutil
+    import subprocess
+    import sys
+
+    from support import REPO
+
+    source = tmp_path / "src"
+    shutil.copytree(REPO / "src" / "gpubench", source / "gpubench", ignore=shutil.ignore_patterns("__pycache__"))
+    (source / "gpubench" / "suites" / "demo").mkdir()
+    for name, text in NEW_SUITE.items():
+        (source / "gpubench" / "suites" / "demo" / name).write_text(text)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, env={"PYTHONPATH": str(source)}, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    positioned, verify, headings, findings = done.stdout.splitlines()
+    assert positioned == "True"  # POSITION 40: after the collectives (30), before verify (90)
+    assert verify == "gpubench.suites.demo.case:pairs"
+    assert headings == "['#', 'n', '(elts)', 'GB/s', 'IQR', '(us)', 'n']"  # its columns, then IQR and count
+    assert findings == "['run r: demo judged']"

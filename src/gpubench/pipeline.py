@@ -27,9 +27,11 @@ from gpubench.machine.fingerprint import fingerprint
 from gpubench.measure.result import CaseResult
 from gpubench.run.document import benchmark_entry, run_block, run_document, skipped_entry, write_document
 from gpubench.run.run_id import new_run_id
-from gpubench.store import IngestedRun, StoreError, ingest, read_results
+from gpubench.store.ingest import IngestedRun, ingest
 from gpubench.store.location import locate
 from gpubench.store.publish import publish_folder, publish_run_file, put_file, scratch_folder, unreachable
+from gpubench.store.read import read_results
+from gpubench.store.schema import StoreError
 from gpubench.suites.collectives.collect import Skip
 from gpubench.suites.profiles import DEFAULT_PROFILE
 

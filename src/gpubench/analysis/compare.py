@@ -1,24 +1,10 @@
 """Verdicts between runs: slower, faster, same, or noisy, without crying wolf.
 
-A candidate run is judged case by case against one baseline run or, better, against several
-(the nightly uses the last good runs of the same machine). See docs/compare.md for the method;
-in short, on the raw time samples of a case (lower is better; bandwidth-like metrics are derived
-from those times, so ``slower`` means less GB/s or TFLOP/s):
-
-* ``centre``: the median of the baseline runs' medians; ``ratio`` = candidate median / centre.
-* ``allowance`` (log scale): the noise a change must clear on top of the threshold, the larger
-  of ``NOISE_FACTOR`` x the between-run noise and half the interquartile range of the samples
-  of the more scattered side (within-run noise). Between-run noise is the largest excursion of
-  a baseline run's median from the centre when there are two baseline runs or more; with one,
-  it is a ``NoisePrior``: the store's history of the case on this machine
-  (``history_noise.py``) or, failing that, ``DEFAULT_BETWEEN_RUN_NOISE``.
-* ``detectable`` = (1 + threshold) x exp(allowance) - 1: the smallest slowdown that can be called.
-* ``slower`` when the candidate median exceeds the centre by more than ``detectable`` and the
-  Mann-Whitney U test of the candidate's samples against the pooled baseline samples gives
-  p < ``alpha`` (0.002, as asv), however large the allowance; ``faster`` the mirror image.
-* ``noisy`` when the change is beyond the threshold but not called (inside the noise band, or
-  not significant), when fewer baseline runs than required are at hand, or when there are no
-  raw samples to test: reported with ``detectable``. ``same`` otherwise.
+A candidate run is judged case by case against one or several baseline runs on its raw samples:
+``judge`` holds the rule (centre, allowance, ``detectable``, the U test; its numbers are in
+``analysis.rules``), ``compare_frames`` applies it to every case of two sets of runs, and
+``VERDICTS`` lists the verdicts (a new one is added here and, for its colour, in views/report.py).
+The method and its measured false-alarm and detection rates: docs/compare.md.
 """
 
 from __future__ import annotations

@@ -26,7 +26,9 @@ def main(args: argparse.Namespace) -> int:
     # Imported here: judging recorded readings or a store must not import torch (collect() does).
     from gpubench import doctor
     from gpubench.files import strict_json
-    from gpubench.store import StoreError, read_results, validate_run_id
+    from gpubench.store.read import read_results
+    from gpubench.store.run_id import validate_run_id
+    from gpubench.store.schema import StoreError
 
     readings = doctor.load_readings(args.readings) if args.readings else doctor.collect(load=not args.no_load)
     findings = doctor.diagnose(readings)

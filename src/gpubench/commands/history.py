@@ -31,14 +31,16 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.analysis.changepoints import ChangePointsUnavailable, change_points
     from gpubench.analysis.history import case_history
     from gpubench.files import strict_json
-    from gpubench.files.safe import safe_folder
-    from gpubench.store import StoreError, list_runs
+    from gpubench.files.safe import default_output
+    from gpubench.files.terminal import printable
     from gpubench.store.figures import read_figures
     from gpubench.store.location import locate
-    from gpubench.store.read import case_pattern_regex
+    from gpubench.store.read import case_pattern_regex, list_runs
+    from gpubench.store.schema import StoreError
     from gpubench.views.changepoints import lines
     from gpubench.views.figures.history import plot_history
     from gpubench.views.history import summary
+    from gpubench.views.text_table import lines_of
 
     runs = list_runs(args.results)
     if runs.empty:
@@ -46,8 +48,10 @@ def main(args: argparse.Namespace) -> int:
     regex = case_pattern_regex(args.case) if args.case else None
     frame = read_figures(args.results, case_regex=regex)
     history = case_history(frame, args.case)
+    if history.empty and args.case:
+        raise StoreError(f"no measured case matches {printable(args.case)!r} in {args.results}")
     if history.empty:
-        raise StoreError(f"no measured case matches {args.case!r} in {args.results}")
+        raise StoreError(f"no measured case in {args.results} (every stored case was skipped)")
     matched = frame[frame["run_id"].isin(set(history["run_id"])) & frame["case"].isin(set(history["case"]))]
     try:
         cache = args.results if locate(args.results).is_local else None  # a remote store: not cached
@@ -57,10 +61,10 @@ def main(args: argparse.Namespace) -> int:
     if args.out:
         out = Path(args.out)
     elif locate(args.results).is_local:
-        out = safe_folder(args.results, "history")
+        out = default_output(args.results, "history")  # no planted link followed
     else:
         out = None  # a remote store: figures only where --out says
-    plots = plot_history(history, out, change_points=points, environment=runs) if out else []
+    plots = plot_history(history, out, change_points=points, environment=runs) if out is not None else []
     if args.format == "json":
         document = {
             "change_points": None if points is None else [point.as_dict() for point in points],
@@ -73,9 +77,9 @@ def main(args: argparse.Namespace) -> int:
     else:
         print(summary(history))
         print()
-        print("\n".join(lines(points)) if points is not None else f"# {unavailable}")
+        print(lines_of(lines(points)) if points is not None else f"# {unavailable}")
         for path in plots:
-            print(path)
+            print(printable(path))
     if unavailable:
         print(f"gpubench: {unavailable}", file=sys.stderr)
     return 0

@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gpubench.store import ingest
+    from gpubench.store.ingest import ingest
 
     run = ingest(args.json, args.results)
     for note in run.notes:

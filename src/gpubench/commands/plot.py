@@ -17,12 +17,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from gpubench.files.safe import safe_folder
-    from gpubench.store import latest_run_id, read_results, validate_run_id
+    from gpubench.store.read import latest_run_id, read_results
+    from gpubench.store.run_id import validate_run_id
     from gpubench.views.figures import plot_run
 
     run_id = validate_run_id(args.run) if args.run is not None else latest_run_id(args.results)
     frame = read_results(args.results, run_id)
-    out = Path(args.out) if args.out else safe_folder(args.results, "plots", run_id)  # no planted link followed
+    if args.out:
+        out = Path(args.out)
+    else:
+        try:
+            out = safe_folder(args.results, "plots", run_id)  # no planted link followed
+        except OSError as error:  # another user's store, a read-only mount
+            where = Path(args.results, "plots", run_id)
+            raise OSError(f"{where} cannot be written ({error.strerror or error}); give --out DIR") from None
     for path in plot_run(frame, out) or []:
         print(path)
     return 0

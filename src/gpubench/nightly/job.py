@@ -37,11 +37,11 @@ from gpubench.analysis.rules import DEFAULT_THRESHOLD, MIN_BASELINE_RUNS
 from gpubench.files import strict_json
 from gpubench.files.safe import safe_folder, write_file
 from gpubench.pipeline import Outcome, RunRequest, publish_run, run_suites
-from gpubench.store import read_results
 from gpubench.store.figures import read_figures
 from gpubench.store.location import locate
 from gpubench.store.machine import machine_key
 from gpubench.store.publish import StoreUnreachable, publish_folder, scratch_folder, unreachable
+from gpubench.store.read import read_results
 from gpubench.suites import unjudged_suites
 from gpubench.views.changepoints import describe
 from gpubench.views.compare import format_value
@@ -200,7 +200,8 @@ def _status(night: Night, baseline: pd.DataFrame, min_runs: int, outcome: Outcom
         )
     elif night.regressions:
         status = "regression"
-        lines.append(f"REGRESSION: {len(night.regressions)} case(s) slower, confirmed by a rerun")
+        how = "confirmed by a rerun" if night.rerun_id else "not confirmed (no rerun: --no-confirm)"
+        lines.append(f"REGRESSION: {len(night.regressions)} case(s) slower, {how}")
     else:
         status = "pass"
         if most < min_runs:
@@ -244,7 +245,8 @@ def write_verdicts(
                 "ratio": case.judgement.ratio,
                 "p_value": None if math.isnan(case.judgement.p_value) else case.judgement.p_value,
                 "detectable": case.judgement.detectable,
-                "confirmed": (case.case in confirmed) if case.verdict == "slower" else None,
+                # True/False: what the rerun found; None: not slower, or no rerun (--no-confirm)
+                "confirmed": (case.case in confirmed) if case.verdict == "slower" and night.rerun_id else None,
             }
             for case in (comparison.cases if comparison else [])
         ],

@@ -20,6 +20,7 @@ import io
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -50,7 +51,7 @@ def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path | str
         raise already_stored(run_id, results_dir)
     temporary = create_temporary(runs, f".{run_id}.")
     try:
-        write_stamped(frame, temporary)
+        _write_whole(frame, temporary)
         _publish(temporary, target, run_id, results_dir)
     finally:
         if os.path.lexists(temporary):
@@ -58,7 +59,7 @@ def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path | str
     return target
 
 
-def write_stamped(frame: pd.DataFrame, where: str | os.PathLike | io.BytesIO) -> None:
+def write_stamped(frame: pd.DataFrame, where: Any) -> None:
     """The run's rows as parquet with its stamp in the footer (``stamp.py``): what the index needs,
     read later without the data. Only rows that pass ``validate_run_frame`` are stamped."""
     import pyarrow.parquet as pq
@@ -72,6 +73,20 @@ def write_stamped(frame: pd.DataFrame, where: str | os.PathLike | io.BytesIO) ->
         frame.to_parquet(where, index=False)  # unstamped: every reader validates it in full
         return
     pq.write_table(stamped_table(frame), where)
+
+
+def _write_whole(frame: pd.DataFrame, temporary: Path) -> None:
+    """The rows into the temporary file this writer created, through its own handle (no library
+    reinterprets the path: a ``~`` is never expanded twice), then read back: only a complete
+    file is published."""
+    import pyarrow.parquet as pq
+
+    with open(temporary, "wb") as handle:
+        write_stamped(frame, handle)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if pq.read_metadata(temporary).num_rows != len(frame):
+        raise StoreError(f"{temporary}: the run file did not read back whole; nothing published")
 
 
 def already_stored(run_id: str, results_dir: str | os.PathLike) -> StoreError:

@@ -11,6 +11,7 @@ median time, its first known rate as headline. Adding a suite: docs/ARCHITECTURE
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,24 @@ class Column:
     key: str
     heading: str
     fmt: str = "{}"
+
+
+@dataclass(frozen=True)
+class GpuCheckStep:
+    """One step of scripts/gpu-check.sh: one process that stores what it measured before it ends.
+
+    ``command`` is the argument list, with ``{python}``, ``{store}`` and ``{ranks}`` filled in when
+    the check runs; ``limit_s`` its time limit; ``estimate_s`` what it is expected to take on one
+    H200 (an estimate until a GPU run measures it: docs/gpu-check.md); ``phase`` orders the steps
+    (``verify`` before the GPU unit tests, ``measure`` after them).
+    """
+
+    label: str
+    command: tuple[str, ...]
+    limit_s: int
+    estimate_s: int
+    phase: str = "measure"
+    tail: int = 6
 
 
 @dataclass(frozen=True)
@@ -39,7 +58,11 @@ class Suite:
     suite's ``gpubench verify`` checks, ``(check name, "module:pairs")`` each, whose ``pairs()``
     time its headline cases by gpubench's method and by a plain reference. ``judged`` False keeps a
     suite's rows out of the nightly's verdicts and out of "the latest run" that commands pick
-    (``gpubench verify``'s rows).
+    (``gpubench verify``'s rows). ``renamed`` pairs (old column, new column): rows stored under the
+    old name are read under the new one (``current_names``). ``gpu_check`` are the steps
+    scripts/gpu-check.sh runs for the suite (``GpuCheckStep``, gpubench.suites.gpu_check) and
+    ``must_show`` the ``"module:lines"`` that reads its rows back for the check's summary,
+    ``(frame) -> [line]``.
     """
 
     name: str
@@ -52,6 +75,9 @@ class Suite:
     verify: tuple[tuple[str, str], ...] = ()
     plot_columns: tuple[str, ...] = ()
     judged: bool = True
+    renamed: tuple[tuple[str, str], ...] = ()
+    gpu_check: tuple[GpuCheckStep, ...] = ()
+    must_show: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def case_module(self) -> Any:
@@ -72,19 +98,31 @@ class Suite:
         return resolve(self.doctor_rules) if self.doctor_rules else None
 
 
+def current_names(frame: Any) -> Any:
+    """``frame`` with each suite's renamed columns read under their new names (old rows kept readable)."""
+    for suite in SUITES.values():
+        for old, new in suite.renamed:
+            if old not in frame:
+                continue
+            frame = frame.copy()
+            rows = frame["suite"] == suite.name if "suite" in frame else slice(None)
+            current = frame.get(new)
+            filled = frame.loc[rows, old] if current is None else current[rows].fillna(frame.loc[rows, old])
+            frame.loc[rows, new] = filled
+    return frame
+
+
 def resolve(reference: str) -> Any:
     """``"package.module:attribute"`` -> the attribute, importing the module now."""
     module_name, _, attribute = reference.partition(":")
     return getattr(importlib.import_module(module_name), attribute)
 
 
-# Packages (or modules) that declare ``SUITES``, a tuple of Suite. Order is the order views use.
-_PACKAGES = (
-    "gpubench.suites.copy",
-    "gpubench.suites.conv",
-    "gpubench.suites.collectives",
-    "gpubench.suites.verify",
-)
+# Every package under gpubench.suites that declares ``SUITES`` (a tuple of Suite) is a suite
+# package: a new suite is a new folder, and no list here changes. Views show suites in the order of
+# each package's ``POSITION`` (then by name).
+DEFAULT_POSITION = 50
+
 
 # What a suite absent from the registry is shown by: its case and median time, and as headline
 # the first of these rates it carries (all derived from the time samples), else its median time.
@@ -95,9 +133,15 @@ UNITS = {"gbps": "GB/s", "busbw_gbps": "GB/s busbw", "algbw_gbps": "GB/s algbw",
 
 
 def _load() -> dict[str, Suite]:
+    packages = []
+    for info in pkgutil.iter_modules(__path__, prefix=f"{__name__}."):
+        if info.ispkg:
+            module = importlib.import_module(info.name)
+            if hasattr(module, "SUITES"):
+                packages.append((getattr(module, "POSITION", DEFAULT_POSITION), info.name, module))
     registry: dict[str, Suite] = {}
-    for package in _PACKAGES:
-        for suite in importlib.import_module(package).SUITES:
+    for _, _, module in sorted(packages, key=lambda entry: entry[:2]):
+        for suite in module.SUITES:
             if suite.name in registry:
                 raise RuntimeError(f"suite {suite.name!r} is declared twice")
             registry[suite.name] = suite

@@ -21,7 +21,7 @@ from gpubench.measure.stats import Measurement
 from gpubench.pipeline import store_document
 from gpubench.run.document import benchmark_entry, run_block, run_document, skipped_entry
 from gpubench.run.run_id import new_run_id
-from gpubench.store import IngestedRun
+from gpubench.store.ingest import IngestedRun
 
 SUITE = "verify"
 

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from gpubench.analysis.compare import Comparison
+from gpubench.analysis.compare import VERDICTS, Comparison
 from gpubench.files.safe import save_figure, write_file
 from gpubench.views import markdown_text as md
 from gpubench.views.compare import HEADINGS, case_cells, confidence_label
@@ -27,7 +27,9 @@ from gpubench.views.history import short_case
 from gpubench.views.text_table import markdown
 
 EDGE = 16.0  # the plot's x range stops at 1/16 and 16; values beyond are drawn at the edge
+# A verdict without a colour here (a new one) is drawn grey; the table lists verdicts in VERDICTS order.
 COLOURS = {"slower": "tab:red", "faster": "tab:green", "same": "tab:blue", "noisy": "tab:orange"}
+OTHER_COLOUR = "tab:gray"
 
 
 @dataclass
@@ -121,8 +123,8 @@ class Report:
 def verdict_table(report: Report, comparison: Comparison) -> None:
     headings = list(HEADINGS)
     headings[4] = f"{confidence_label(comparison)} CI"
-    order = {"slower": 0, "faster": 1, "noisy": 2, "same": 3}
-    cases = sorted(comparison.cases, key=lambda case: order[case.verdict])
+    order = {verdict: index for index, verdict in enumerate(VERDICTS)}
+    cases = sorted(comparison.cases, key=lambda case: order.get(case.verdict, len(order)))
     report.table(headings, [case_cells(case) for case in cases])
 
 
@@ -141,7 +143,7 @@ def plot_verdicts(comparison: Comparison, path: Path) -> Path:
         j = case.judgement
         band = min(1 + j.detectable, EDGE * 2) if math.isfinite(j.detectable) else EDGE * 2
         ax.barh(y, band - 1 / band, left=1 / band, height=0.6, color="lightgrey", zorder=1)
-        colour = COLOURS[j.verdict]
+        colour = COLOURS.get(j.verdict, OTHER_COLOUR)
         if math.isfinite(j.ci_low):
             ax.plot([max(j.ci_low, low_edge), min(j.ci_high, high_edge)], [y, y], color=colour, linewidth=2, zorder=2)
         shown = min(max(j.ratio, low_edge), high_edge)

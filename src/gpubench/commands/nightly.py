@@ -62,4 +62,9 @@ def main(args: argparse.Namespace) -> int:
     for line in night.lines:
         print(line)
     print(f"nightly {night.status}: report {night.report_dir / 'report.html'} (and report.md)")
+    if not args.quiet:
+        from gpubench.commands import COMMANDS
+        from gpubench.views.next_steps import next_steps
+
+        print("\n".join(next_steps(args.results, night.run_id, [], site="site" in COMMANDS)))
     return night.exit_code

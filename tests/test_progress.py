@@ -123,3 +123,12 @@ def test_case_times_merge_and_survive_damage(tmp_path):
     assert previous_times(tmp_path, "other @ host") == {}
     (tmp_path / "progress" / "no_GPU_host.json").write_text("{not json")
     assert previous_times(tmp_path, "no GPU @ host") == {}
+
+
+def test_the_nightly_log_is_readable(tmp_path):
+    done = cli("nightly", "--suite", "copy", "--results", str(tmp_path / "r"), "--", "-k", "h2h-pageable-4096")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "\x1b" not in done.stdout + done.stderr
+    head = _before_tables(done.stdout)
+    assert head == ["copy: 1 cases; time left: not known yet", head[1]] and head[1].startswith("copy: 1/1 cases, 1 ")
+    assert "nightly first night: report" in done.stdout and "next:" in done.stdout

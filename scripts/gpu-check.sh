@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# The one prepared GPU check: gpubench verify first, the GPU-only unit tests, then every suite
-# (trimmed to fit), the doctor, and a summary of what a first GPU run must show.
+# The one prepared GPU check. Its steps come from the suite registry (python -m gpubench.suites.gpu_check:
+# each suite declares its steps and limits): the environment, gpubench verify per suite, the GPU-only
+# unit tests, each suite trimmed to fit (conv one flag combination a step, each collective a step of
+# its own), the doctor, and the summary of what a first GPU run must show (also from the registry).
 #
-# Time: every step runs under `timeout`; the whole check stops at GPU_CHECK_TOTAL_S (default
-# 360 s, so a rerun still fits a 15-minute loan that also pays for the machine's start); the
-# target is 4 minutes on one H200. A step that would start with under 5 s left is not run.
-# Results: results/gpu-check-<date>/ in the checkout (logs, store, verify table, summary.log;
-# GPU_CHECK_RESULTS names another folder than results/);
-# when $OUT is set that folder is packed into $OUT/gpu-check.tar.gz (with summary.log beside it) after every step, so a killed step (or a
+# Time: every step runs under `timeout` at its own limit, and the limits add up to less than the
+# budget (GPU_CHECK_TOTAL_S, default 360 s, so a rerun still fits a 15-minute loan that also pays
+# for the machine's start): a slow step cannot starve a later one. A step that would start with
+# under 5 s left is not run. Each step is one process that stores what it measured before it ends,
+# so a step stopped at its limit loses only its own part. docs/gpu-check.md: limits and estimates.
+# Results: results/gpu-check-<date>/ in the checkout (logs, store, doctor.json, summary.log;
+# GPU_CHECK_RESULTS names another folder than results/); when $OUT is set that folder is packed
+# into $OUT/gpu-check.tar.gz (with summary.log beside it) after every step, so a killed step (or a
 # killed check) still returns the earlier ones, and summary.log is written line by line (never
-# through a buffering pipe), so it is complete whenever it is copied.
+# through a buffering pipe), so it is complete whenever it is copied. At the end summary.log is
+# rewritten (atomically) with the must-show lines first. GPU_CHECK_PLAN names a file of steps
+# (label<TAB>limit<TAB>tail<TAB>command) to run instead of the registry's (tests use it);
+# GPU_CHECK_LIMIT_SCALE multiplies every limit (to measure the steps on a CPU host, docs/gpu-check.md).
 # Runs straight from the checkout (PYTHONPATH=src, python3): the device image has no registry.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -37,6 +44,7 @@ publish() {  # everything so far into $OUT: one archive (the device tool returns
 step() {  # step NAME LIMIT_S TAIL_LINES COMMAND...: stdout to NAME.log (its tail to the summary), stderr to NAME.err
   local label=$1 limit=$2 lines=$3
   shift 3
+  limit=$((limit * ${GPU_CHECK_LIMIT_SCALE:-1}))  # >1 only to measure steps where they run slower (CPU)
   local left=$((deadline - reserve - SECONDS))
   if [ "$left" -le 5 ]; then
     say "== $label: NOT RUN, the ${total} s budget is spent"
@@ -49,7 +57,7 @@ step() {  # step NAME LIMIT_S TAIL_LINES COMMAND...: stdout to NAME.log (its tai
   local start=$SECONDS
   timeout -k 5 "$limit" "$@" >"$out/$label.log" 2>"$out/$label.err"
   local rc=$?
-  tail -n "$lines" "$out/$label.log" | tee -a "$summary"
+  grep -vE '^  (parquet|json|plot):' "$out/$label.log" | tail -n "$lines" | tee -a "$summary"  # figures, not paths
   case $rc in
     0) say "== $label: ok after $((SECONDS - start)) s" ;;
     124 | 137)
@@ -79,31 +87,28 @@ export out store py
 
 say "== gpu-check $name: budget ${total} s, started $(date -u +%FT%TZ)"
 timeout 15 nvidia-smi >"$out/nvidia-smi.txt" 2>&1 || say "nvidia-smi: not available here"
-step env 30 40 "${gb[@]}" env
-# 1. verify: gpubench's figures against plain timings (copies, the spin kernel, conv); exit 1 = a ratio out.
-step verify 120 40 "${gb[@]}" verify --suite copy spin conv --results "$store"
-# 2. The unit tests that only run on a GPU (they skip elsewhere).
-step unit-tests-gpu 60 15 "$py" -m pytest -q -p no:cacheprovider -rs \
-  tests/test_timing.py tests/test_copy_case.py tests/test_conv_case.py tests/test_conv_worker.py -k "cuda or gpu"
-# 3. The suites, trimmed for the check: every copy case; conv on CUDA at one ResNet-50 shape (4 flag
-# combinations x fp32 TF32 on/off, fp16 x 3 passes, and its dynamic scenario).
-step copy 60 12 "${gb[@]}" run --profile quick --suite copy --results "$store"
-step conv 90 12 "${gb[@]}" run --profile quick --suite conv --results "$store" -- -k "cuda and resnet50_64to64_3x3_56"
-# Collectives: at least 2 ranks (one rank measures nothing and is skipped). NCCL at the GPU count where
-# there are 2 GPUs or more (on one GPU it refuses two ranks: skipped with that reason), Gloo on CPU and
-# CUDA tensors. AllReduce's quick profile without 256 MiB, every other collective at three sizes, then torchrun.
 gpus=$(timeout 10 nvidia-smi -L 2>/dev/null | grep -c '^GPU')  # no torch import: it costs seconds
-ranks=$(( ${gpus:-0} > 2 ? gpus : 2 ))
-step allreduce 60 12 "${gb[@]}" run --profile quick --suite allreduce --results "$store" -- \
-  "--gpubench-world-size=$ranks" -k "not 268435456"
-step collectives 45 12 "${gb[@]}" allreduce --collectives all_gather,reduce_scatter,broadcast,reduce,all_to_all \
-  --world-size "$ranks" --sizes 8,1M,64M --samples 5 --results "$store"
-step allreduce-torchrun 45 12 "$py" -m torch.distributed.run --standalone --nproc-per-node "$ranks" \
-  -m gpubench.allreduce --sizes 8,1M,64M --results "$store"
-step doctor 30 30 bash -c doctor_report
-# 4. What a first GPU run must show; then the whole summary is in $OUT.
-reserve=0 step must-show 20 60 "$py" scripts/gpu_check_summary.py "$store"
+ranks=$(( ${gpus:-0} > 2 ? gpus : 2 ))  # NCCL at the GPU count where there are 2 or more; Gloo at 2 or more
+plan=$out/plan.tsv
+if [ -n "${GPU_CHECK_PLAN:-}" ]; then
+  cp "$GPU_CHECK_PLAN" "$plan"
+else
+  "$py" -m gpubench.suites.gpu_check --store "$store" --out "$out" --ranks "$ranks" --python "$py" >"$plan" ||
+    say "== plan: the registry's steps could not be listed (see $plan)"
+fi
+while IFS=$'\t' read -r label limit lines command <&3; do
+  [ -n "$label" ] || continue
+  if [ "$label" = must-show ]; then
+    reserve=0 step "$label" "$limit" "$lines" bash -c "$command"
+    cp "$out/$label.log" "$out/must-show.txt" 2>/dev/null
+  else
+    step "$label" "$limit" "$lines" bash -c "$command" </dev/null
+  fi
+done 3<"$plan"
 
 say "== total $SECONDS s of ${total} s, status $status; files in $out"
+if [ -s "$out/must-show.txt" ]; then  # the figures first, then the steps in the order they ran
+  { cat "$out/must-show.txt"; echo; cat "$summary"; } >"$summary.new" && mv "$summary.new" "$summary"
+fi
 publish
 exit $status

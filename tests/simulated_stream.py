@@ -5,6 +5,8 @@ starts on the device when the device is free and the host has launched it. Event
 time at which the stream reaches them. The launch queue holds ``queue_depth`` items that have not
 finished; launching into a full queue blocks the host until the oldest one finishes, as CUDA does.
 The spin kernel runs ``spin_rate`` x the seconds asked for (below 1: a clock faster than assumed).
+An operation issues ``op_commands`` items (a bidirectional copy: copies, event records and stream
+waits on three streams), which share its device time.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from collections import deque
 
 
 class SimulatedStream:
-    def __init__(self, enqueue_s: float, device_s: float, queue_depth: int = 1024, spin_rate: float = 1.0) -> None:
+    def __init__(
+        self, enqueue_s: float, device_s: float, queue_depth: int = 1024, spin_rate: float = 1.0, op_commands: int = 1
+    ) -> None:
+        self.op_commands = op_commands
         self.enqueue_s, self.device_s = enqueue_s, device_s
         self.queue_depth, self.spin_rate = queue_depth, spin_rate
         self.host = 0.0
@@ -38,7 +43,8 @@ class SimulatedStream:
     def op(self) -> None:
         """The operation being timed."""
         self.host += self.enqueue_s
-        self.launch(self.device_s)
+        for _ in range(self.op_commands):
+            self.launch(self.device_s / self.op_commands)
 
     # --- the DeviceClock protocol ---
     def now(self) -> float:

@@ -163,12 +163,18 @@ def test_results_are_cached_per_case_and_recomputed_when_a_run_arrives(tmp_path:
 
 
 def test_json_is_strict_and_round_trips() -> None:
-    (point,) = change_points(case_frame(noisy({10: 1.3}, 24)))
+    levels = noisy({10: 1.3}, 24)
+    (point,) = change_points(case_frame(levels))
     odd = ChangePoint.from_dict({**point.as_dict(), "median_before_s": None})
     assert odd.as_dict()["median_before_s"] is None
     json.dumps(odd.as_dict(), allow_nan=False)
     assert ChangePoint.from_dict(point.as_dict()) == point
-    assert describe(point).startswith("c +30") or describe(point).startswith("c +2")
+    # The size shown is the step in the data: the median time after run 10 over the median before
+    # (the x1.3 step blurred by the 1% noise of each run), to the tenth of a percent shown.
+    step = float(np.median(levels[10:]) / np.median(levels[:10]))
+    assert abs(step - 1.3) < 0.02
+    shown = describe(point)
+    assert shown.startswith(f"c {step - 1:+.1%} time from run r010 (2026-01-11 00:00 UTC), confidence "), shown
 
 
 def test_without_ruptures_history_says_so_and_carries_on(tmp_path: Path, monkeypatch, capsys) -> None:

@@ -55,9 +55,14 @@ def test_bus_bandwidth_factor_and_byte_count_follow_nccl_tests(name, world_size)
     assert result.suite == module.SUITE and result.info["collective"] == name
 
 
-def test_whole_count_rounds_down_to_a_multiple_of_the_ranks_as_nccl_tests():
-    assert whole_count(1024, 4, 3, splits=True) == 255 and whole_count(1024, 4, 3, splits=False) == 256
-    assert whole_count(8, 4, 3, splits=True) == 0
+def test_whole_count_aligns_each_ranks_share_to_16_bytes_as_nccl_tests():
+    # nccl-tests (all_gather.cu, reduce_scatter.cu, alltoall.cu): per rank (count / nranks) & -(16 / eltSize).
+    # 1 KiB of float32 on 3 ranks: 256 elements, 85 a rank, 84 (336 B) once aligned: 252 in all.
+    assert whole_count(1024, 4, 3, splits=True) == 252 and whole_count(1024, 4, 3, splits=False) == 256
+    assert whole_count(1024, 2, 3, splits=True) == 504  # bfloat16: 170 a rank, 168 (8 elements = 16 B)
+    assert whole_count(1 << 20, 4, 8, splits=True) == 1 << 18  # aligned already: nothing lost
+    assert whole_count(96, 4, 2, splits=True) == 24 and whole_count(88, 4, 2, splits=True) == 16  # 11 a rank: 8
+    assert whole_count(16, 4, 2, splits=True) == 0 and whole_count(8, 4, 3, splits=True) == 0  # under 16 B a rank
 
 
 def _simulate(name: str, sends: list[torch.Tensor], count: int) -> list[torch.Tensor | None]:

@@ -120,10 +120,10 @@ def test_a_store_that_cannot_be_written_is_served_from_memory(tmp_path, monkeypa
     (results / "runs" / "night-1.parquet").unlink()
     before = {path.name: path.read_bytes() for path in segments(results)}
 
-    def refuse(self, path, data):
-        raise PermissionError(path)
+    def refuse(self, *args):
+        raise PermissionError(args[0])
 
-    monkeypatch.setattr(Location, "replace_file", refuse)
+    monkeypatch.setattr(Location, "write_cache", lambda self, parts, data: None)  # None: not written
     monkeypatch.setattr(Location, "remove", refuse)
     same_rows(read_figures(results), from_run_files(results))
     assert {path.name: path.read_bytes() for path in segments(results)} == before  # nothing written

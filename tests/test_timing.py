@@ -4,7 +4,7 @@ import pytest
 import torch
 from simulated_stream import SimulatedStream
 
-from gpubench.measure.timing import QUEUE_SAFE_OPS, Timer
+from gpubench.measure.timing import COMMANDS_PER_OP, QUEUE_SAFE_COMMANDS, QUEUE_SAFE_OPS, Timer
 
 
 def test_cpu_timer_reports_per_operation_samples():
@@ -34,6 +34,8 @@ def test_calibration_keeps_slow_operations_single():
 def test_invalid_settings():
     with pytest.raises(ValueError):
         Timer(lambda: None, samples=0)
+    with pytest.raises(ValueError, match="commands_per_op"):
+        Timer(lambda: None, commands_per_op=0)
 
 
 # --- the CUDA path on a simulated stream (tests/simulated_stream.py): launch 50 us, kernel 10 us ---
@@ -73,6 +75,23 @@ def test_calibrated_loops_stay_within_the_launch_queue():
     stream = SimulatedStream(enqueue_s=5e-6, device_s=1e-6)
     m = simulated_timer(stream, min_sample_s=2e-3).measure()
     assert m.ops_per_sample == QUEUE_SAFE_OPS
+
+
+def test_an_operation_of_many_commands_gets_a_loop_that_fits_the_launch_queue():
+    # A bidirectional copy issues about 12 stream commands: 256 of them would be ~3,000 commands.
+    def bidirectional(commands_per_op):
+        stream = SimulatedStream(enqueue_s=15e-6, device_s=1e-6, queue_depth=QUEUE_SAFE_COMMANDS, op_commands=12)
+        timer = simulated_timer(stream, min_sample_s=2e-3, commands_per_op=commands_per_op)
+        return stream, timer, timer.measure()
+
+    stream, timer, m = bidirectional(12)
+    assert m.ops_per_sample == QUEUE_SAFE_COMMANDS // 12 and stream.blocked_s == 0
+    assert timer.report.late_samples == 0 and m.median == pytest.approx(1e-6, rel=1e-9)
+    # The control: capped as a plain operation, the queue fills, the host waits inside the span, and it is said.
+    stream, timer, m = bidirectional(COMMANDS_PER_OP)
+    assert m.ops_per_sample == QUEUE_SAFE_OPS and stream.blocked_s > 0
+    assert timer.report.late_samples == 5 and m.median > 5e-6
+    assert "launch queue full" in timer.report.info()["timing_note"]
 
 
 def test_a_full_launch_queue_is_detected_and_said():

@@ -21,6 +21,7 @@ from gpubench.analysis.compare import compare_frames
 from gpubench.analysis.history import case_history
 
 GOOD = document(bench("test_a", 1e-3), bench("test_b", 2e-3), run_id="good-run")
+CASE_BLOCK = {"suite": "copy", "case": "copy[x]", "params": {}, "metrics": {}, "info": {}}
 
 
 def _mutated(path: str, value) -> dict:
@@ -77,6 +78,31 @@ MALFORMED = [
     ("gpubench.run_id", "../escape", "run_id"),
     ("gpubench.run_id", ".hidden", "run_id"),
     ("gpubench.run_id", 42, "run_id"),
+    # issue 17: metrics, samples, texts and times that used to pass and then break readers
+    ("benchmarks.0.stats.data", [10**400], "stats.data[0]"),
+    ("benchmarks.0.stats.data", [1e308, 1e-3], "stats.data[0]"),
+    ("benchmarks.0.stats.median", 10**400, "stats.median"),
+    ("benchmarks.0.stats.max", 1e308, "stats.max"),
+    ("benchmarks.0.extra_info", {"gbps": float("inf")}, "extra_info.gbps"),
+    ("benchmarks.0.extra_info", {"gbps": 1e308}, "extra_info.gbps"),
+    ("benchmarks.0.extra_info", {"gbps": "fast"}, "extra_info.gbps"),
+    ("benchmarks.0.extra_info", {"gbps": True}, "extra_info.gbps"),
+    ("benchmarks.0.extra_info", {"gbps": 0}, "extra_info.gbps"),
+    ("benchmarks.0.extra_info", {"tflops": -2.5}, "extra_info.tflops"),
+    ("benchmarks.0.extra_info", {"gpubench": {**CASE_BLOCK, "metrics": {"gbps": [1, 2]}}}, "metrics.gbps"),
+    ("benchmarks.0.extra_info", {"gpubench": {**CASE_BLOCK, "metrics": {"latency_us": "slow"}}}, "metrics.latency_us"),
+    ("benchmarks.0.extra_info", {"gpubench": {**CASE_BLOCK, "metrics": {"busbw_gbps": 0.0}}}, "metrics.busbw_gbps"),
+    ("benchmarks.0.params", {"gbps": -1}, "params.gbps"),
+    ("machine_info.gpubench", {"hostname": 5}, "machine_info.gpubench.hostname"),
+    ("machine_info.gpubench", {"gpu_name": ["A100"]}, "machine_info.gpubench.gpu_name"),
+    ("machine_info.gpubench", {"platform": 3}, "machine_info.gpubench.platform"),
+    ("benchmarks.0.name", "", "an empty text"),
+    ("benchmarks.0.name", "test_\ud800", "name"),
+    ("benchmarks.0.params", {"\udc80": 1}, "params"),
+    ("machine_info.node", "node\udfff", "machine_info.node"),
+    ("datetime", "now", "datetime"),
+    ("gpubench.started_at", "today", "gpubench.started_at"),
+    ("gpubench.started_at", "tomorrow 3pm", "gpubench.started_at"),
 ]
 
 
@@ -261,3 +287,104 @@ def test_copy_plot_of_a_good_run(tmp_path):
 def _readings(tmp_path: Path) -> Path:
     readings = {"format": 1, "source": "test", "torch": {"version": "2", "cuda_available": False}, "gpus": []}
     return write_json(readings, tmp_path / "readings.json")
+
+
+# --- issue 17: accepted documents and hand-made run files that every reader must still read -------
+
+
+@pytest.fixture(scope="module")
+def two_machines_base(tmp_path_factory) -> Path:
+    from untrusted_support import copy_store
+
+    folder = tmp_path_factory.mktemp("two-machines")
+    copy_store(folder / "results", folder, runs=4)
+    return folder / "results"
+
+
+@pytest.fixture
+def two_machines(two_machines_base, tmp_path) -> Path:
+    """Two copy runs on each of two machines (hosts n1, n2), the store a test then damages."""
+    import shutil
+
+    shutil.copytree(two_machines_base, tmp_path / "results")
+    return tmp_path / "results"
+
+
+def _every_reader_reads(results: Path, tmp_path: Path, every: bool = True) -> None:
+    readers = [["compare", "run-1", "run-3"], ["fleet", "--min-peers", "1"]]  # history: scripts/store_probe.py
+    if every:
+        readers += [["history"], ["doctor", "--readings", str(_readings(tmp_path))], ["plot", "--run", "run-2"]]
+    for command in readers:
+        status, _, err = run_cli(*command, "--results", str(results))
+        assert status in (0, 1), (command, err)
+
+
+def test_a_start_time_with_nanoseconds_is_stored_so_that_every_reader_reads(two_machines, tmp_path):
+    results = two_machines
+    data = document(copy_bench("h2h", 4096, 1e-6), run_id="ns-run", when="2026-11-27T00:30:00.123456789Z")
+    status, _, err = run_cli("ingest", str(write_json(data, tmp_path / "ns.json")), "--results", str(results))
+    assert status == 0, err
+    assert run_cli("store", "check", "--results", str(results))[0] == 0
+    _every_reader_reads(results, tmp_path)
+
+
+HAND_MADE = {
+    "nanoseconds": lambda f: f.assign(started_at=pd.Timestamp("2026-11-27T00:30:00.123456789Z").as_unit("ns")),
+    "categorical": lambda f: f.astype({"status": "category", "suite": "category", "case": "category"}),
+    "integer-samples": lambda f: f.assign(samples_s=[[1, 2, 3]] * len(f)),
+    "schema-inf": lambda f: f.assign(schema_version=float("inf")),
+    "run-id-integer": lambda f: f.assign(run_id=12345),
+    "hostname-integer": lambda f: f.assign(hostname=7),
+    "rate-text": lambda f: f.assign(gbps="fast"),
+    "rate-zero": lambda f: f.assign(gbps=0.0),
+    "samples-huge": lambda f: f.assign(samples_s=[[1e308, 1e308]] * len(f)),
+}
+
+
+@pytest.mark.parametrize("change", sorted(HAND_MADE))
+def test_a_hand_made_run_file_is_read_or_skipped_by_every_reader(two_machines, tmp_path, change):
+    """Files no ingest of ours wrote: read as a run where the reader can (a finer time, categories,
+    integer samples), else skipped and named; never a traceback, never other runs renamed."""
+    results = two_machines
+    later = pd.Timestamp("2026-11-20T00:30:00", tz="UTC").as_unit("us")  # the latest run of n1: fleet reads it
+    frame = HAND_MADE[change](store.read_results(results, "run-1").assign(run_id="hand-made", started_at=later))
+    name = f"{frame['run_id'].iloc[0]}.parquet"
+    frame.to_parquet(results / "runs" / name, index=False)
+    _every_reader_reads(results, tmp_path, every=False)
+    status, _, err = run_cli("compare", "run-3", str(frame["run_id"].iloc[0]), "--results", str(results))
+    last = err.splitlines()[-1] + "\n" if err else ""
+    assert status in (0, 1) or (status == 2 and one_error_line(last) and name in last), err  # read, or named
+    machines = set(store.list_runs(results)["machine"])
+    assert machines == {"no GPU @ n1", "no GPU @ n2"}, machines  # no host read as JSON text
+    status, out, _ = run_cli("store", "check", "--results", str(results), "--quarantine")
+    assert status == 0, out
+    assert run_cli("store", "check", "--results", str(results))[0] == 0
+
+
+@pytest.mark.parametrize("damage", ["no-case-block", "bytes-as-text"])
+def test_copy_runs_whose_rows_cannot_all_be_drawn_still_plot(tmp_path, damage):
+    cases = [copy_bench("h2h", 4096, 1e-6), copy_bench("h2h", 1 << 20, 1e-4), copy_bench("h2h", 1 << 22, 4e-4)]
+    if damage == "no-case-block":
+        cases[1]["extra_info"] = {}  # a benchmark of the copy group without gpubench's block
+    else:
+        for item in cases:
+            item["extra_info"]["gpubench"]["params"]["bytes"] = f"{item['extra_info']['gpubench']['params']['bytes']} B"
+    results = tmp_path / "results"
+    data = write_json(document(*cases, run_id="copy-run"), tmp_path / "c.json")
+    assert run_cli("ingest", str(data), "--results", str(results))[0] == 0
+    status, _, err = run_cli("plot", "--results", str(results))
+    assert status == 0 and "Traceback" not in err, err
+    assert "warning" in err, err  # what was not drawn is said
+
+
+def test_params_and_metrics_named_like_store_columns_are_kept_apart(tmp_path):
+    item = copy_bench("h2h", 4096, 1e-6)
+    item["extra_info"]["gpubench"]["params"]["quartile_source"] = "mine"
+    item["extra_info"]["gpubench"]["metrics"]["hostname"] = 3.5
+    data = document(item, run_id="named")
+    data["machine_info"]["gpubench"] = {"hostname": "real-host"}
+    results = tmp_path / "results"
+    assert run_cli("ingest", str(write_json(data, tmp_path / "d.json")), "--results", str(results))[0] == 0
+    row = store.read_results(results).iloc[0]
+    assert row["param_quartile_source"] == "mine" and row["quartile_source"] != "mine"
+    assert row["hostname"] == "real-host" and row["param_hostname"] == 3.5

@@ -53,6 +53,21 @@ names = st.one_of(
     st.text(alphabet="ab_$/.\n|<>#[]= \\", min_size=1, max_size=8),
 )
 good_times = st.floats(min_value=1e-9, max_value=10.0)
+# issue 17: rates and metrics of every kind (the rule of the store holds for them too)
+metric_values = st.one_of(
+    st.floats(min_value=1e-3, max_value=1e4),
+    st.floats(),  # NaN, infinities, 1e308, negatives, zero
+    st.sampled_from([0, -1, 1e308, 10**400, "fast", True, [1, 2], {"a": 1}, None]),
+    st.integers(min_value=-(2**70), max_value=2**70),
+)
+metrics = st.dictionaries(st.sampled_from(["gbps", "busbw_gbps", "tflops", "latency_us", "hostname"]), metric_values,
+                          max_size=3)  # fmt: skip
+# Host names: texts a node may have, and what careless writers put there.
+hostnames = st.one_of(
+    st.sampled_from(["node 1", "node_1", "节点", "ノード", "host\n\x1b[31mgpubench: error: FAKE", "n\ud800", ""]),
+    st.text(max_size=6),
+)
+host_values = st.one_of(hostnames, st.integers(), st.floats(), st.booleans(), st.none(), st.lists(st.integers()))
 
 
 def mostly(valid: st.SearchStrategy, junk: st.SearchStrategy = json_values) -> st.SearchStrategy:
@@ -105,7 +120,9 @@ def case_blocks(draw) -> object:
         "suite": draw(st.one_of(st.sampled_from(["copy", "conv", "allreduce", "mine"]), names)),
         "case": draw(names),
         "params": draw(mostly(st.dictionaries(param_names, json_values, max_size=3))),
-        "metrics": draw(st.one_of(st.dictionaries(st.sampled_from(["gbps", "busbw_gbps", "tflops"]), scalars))),
+        "metrics": draw(
+            st.one_of(st.dictionaries(st.sampled_from(["gbps", "busbw_gbps", "tflops"]), scalars), metrics)
+        ),
         "info": draw(st.one_of(st.none(), st.dictionaries(param_names, scalars, max_size=2))),
         "ops_per_sample": draw(st.one_of(st.integers(min_value=-1, max_value=4), scalars)),
         "clock": draw(st.one_of(st.just("cuda-event"), scalars)),
@@ -122,7 +139,8 @@ stamps = mostly(
     ),
     st.one_of(
         st.datetimes().map(datetime.isoformat),
-        st.sampled_from(["9999-12-31T00:00:00", "0001-01-01", "yesterday", ""]),
+        st.sampled_from(["9999-12-31T00:00:00", "0001-01-01", "yesterday", "", "now", "today", "tomorrow 3pm"]),
+        st.sampled_from(["2026-11-27T00:30:00.123456789Z", "2026-11-27T00:30:00+05:30", "2026-11-27 00:30Z"]),
         json_values,
     ),
 )
@@ -130,7 +148,11 @@ stamps = mostly(
 
 @st.composite
 def documents(draw) -> object:
-    data = document(*draw(st.lists(benchmarks(), max_size=4)), when=draw(stamps), hostname=draw(names))
+    data = document(
+        *draw(st.lists(benchmarks(), max_size=4)), when=draw(stamps), hostname=draw(st.one_of(names, hostnames))
+    )
+    if draw(st.booleans()):  # gpubench's own environment block, its host of any type
+        data["machine_info"]["gpubench"] = {"hostname": draw(host_values), "gpu_name": draw(host_values)}
     if draw(st.booleans()):
         data["gpubench"] = {
             "run_id": draw(mostly(st.one_of(st.none(), st.just("generated-run")), st.one_of(names, json_values))),
@@ -152,6 +174,43 @@ def documents(draw) -> object:
     return data
 
 
+# --- cache damage: what a crash, a disk or a hand can leave in the caches ------------------------
+
+
+def _files(results: Path, pattern: str) -> list[Path]:
+    return sorted(results.glob(pattern))
+
+
+def _scramble(paths: list[Path], keep: int) -> None:
+    for path in paths:
+        path.write_bytes(path.read_bytes()[:keep] + b"\x00garbage")
+
+
+def _link_out(results: Path, folder: Path, name: str) -> None:
+    target = folder / f"outside-{name.replace('/', '_')}"
+    target.mkdir(exist_ok=True)
+    shutil.rmtree(results / name, ignore_errors=True)
+    (results / name).parent.mkdir(parents=True, exist_ok=True)
+    (results / name).symlink_to(target, target_is_directory=True)
+
+
+CACHE_DAMAGE = {
+    "none": lambda results, folder: None,
+    "index-truncated": lambda results, folder: _scramble(_files(results, "index/runs.parquet"), 40),
+    "segments-truncated": lambda results, folder: _scramble(_files(results, "index/figures/*.parquet"), 100),
+    "changepoints-garbage": lambda results, folder: _scramble(_files(results, "cache/changepoints/*.json"), 5),
+    "changepoints-foreign": lambda results, folder: [
+        path.write_text('{"version": 2, "machine": "x", "cases": {"copy::x": 5}}')
+        for path in _files(results, "cache/changepoints/*.json")
+    ],
+    "marks-wrong-shape": lambda results, folder: [
+        path.write_text('{"version": 1, "nights": {"n": 3, "m": [1]}}') for path in _files(results, "cache/*.json")
+    ],
+    "index-a-link": lambda results, folder: _link_out(results, folder, "index"),
+    "cache-a-link": lambda results, folder: _link_out(results, folder, "cache"),
+}
+
+
 # --- the store every example starts from: one run, its params typed one way -------------------
 
 _BASE: dict[str, Path] = {}
@@ -169,6 +228,7 @@ def base_store() -> Path:
         assert (
             run_cli("ingest", str(write_json(base, folder / "base.json")), "--results", str(folder / "store"))[0] == 0
         )
+        assert run_cli("history", "--results", str(folder / "store"), "--out", str(folder / "png"))[0] == 0  # caches
         _BASE["path"] = folder / "store"
     return _BASE["path"]
 
@@ -183,8 +243,8 @@ def _strict(text: str) -> object:
 @settings(
     max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.large_base_example]
 )
-@given(data=documents())
-def test_any_document_is_stored_readable_by_every_reader_or_refused_in_one_line(data):
+@given(data=documents(), damage=st.sampled_from(sorted(CACHE_DAMAGE)))
+def test_any_document_is_stored_readable_by_every_reader_or_refused_in_one_line(data, damage):
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         results = folder / "store"
@@ -205,6 +265,12 @@ def test_any_document_is_stored_readable_by_every_reader_or_refused_in_one_line(
         assert len(new) == 1, out
         run_id = new.pop()
         every_reader_works(results, run_id, folder)
+        CACHE_DAMAGE[damage](results, folder)  # caches are disposable: any damage, and every reader still reads
+        event(f"cache damage: {damage}")
+        status, _, err = run_cli("history", "--results", str(results), "--out", str(folder / "png"), "--format", "json")
+        assert status == 0 or (status == 2 and "no measured case" in err), err
+        status, _, err = run_cli("fleet", "--min-peers", "1", "--results", str(results), "--out", str(folder / "png"))
+        assert status in (0, 1) or (status == 2 and "no measured case" in err), err
 
 
 def every_reader_works(results: Path, run_id: str, folder: Path) -> None:

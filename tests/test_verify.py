@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 import pytest
 import torch
@@ -14,6 +15,9 @@ from gpubench.analysis.rules import parse_tolerance
 from gpubench.measure.agreement import Check, Pair, Skip, biased, interleave
 from gpubench.pipeline import store_document
 from gpubench.suites import SUITES, unjudged_suites
+from gpubench.suites.collectives import verify as collectives_verify
+from gpubench.suites.conv import verify as conv_verify
+from gpubench.suites.conv.shapes import ConvShape
 from gpubench.verify import record, runner, table
 
 
@@ -145,18 +149,47 @@ def test_cli_host_copy_on_this_machine(tmp_path):
         assert ("spin", "skipped") in checks
     copy = next(check for check in data["checks"] if check["suite"] == "copy")
     assert math.isfinite(copy["ratio"]) and copy["rounds"] == 5 and copy["gpubench_s"] > 0
-    assert done.returncode == (1 if copy["stable"] and not copy["within"] else 0)
+    # Both methods time the same 256 MiB copy, round by round in alternating order: however this
+    # shared host's load moves, they agree to well within x1.5 (a reference off by x2 is caught).
+    assert AGREE[0] < copy["ratio"] < AGREE[1], copy
+    within = abs(copy["ratio"] - 1) <= 0.10  # the --tolerance given, applied here
+    assert copy["within"] is within and done.returncode == (1 if copy["stable"] and not within else 0)
     assert store.read_results(tmp_path, data["run_id"])["suite"].eq("verify").all()
 
 
-def test_cli_refuses_bad_input(tmp_path):
-    for args, message in ((["--rounds", "3"], "at least 5"), (["--tolerance", "lots"], "tolerance")):
-        done = cli("verify", "--suite", "copy", "--results", str(tmp_path), *args)
-        assert done.returncode == 2 and message in done.stderr and done.stderr.count("\n") == 1
-    assert not (tmp_path / "runs").exists()
+# Two honest methods timing the same operation, round by round, on a shared 2-core host: the
+# median of their per-round ratios stays inside this band (verify's own 5 rounds on a quiet host:
+# Gloo 0.80-0.93, conv 0.84-0.99, docs/verify.md); a method off by x2 falls outside.
+AGREE = (1 / 1.5, 1.5)
+TINY_CONV = ConvShape("tiny_8to8_3x3_16", 1, 8, 8, 16, 16, 3, 3, 1, 1, 1)
 
 
-def test_the_ratio_pairs_each_rounds_two_figures():
-    # Load moved between rounds: each round's pair agrees, the two medians do not.
-    check = Check("conv", "x", (1.0, 1.0, 2.0, 2.0, 2.0), (1.0, 1.0, 1.0, 2.0, 2.0), 0.05)
-    assert check.ratio == 1.0 and check.ratio_of_medians == 2.0
+def agreeing_ratio(pair: Pair, rounds: int, most: int = 5) -> float:
+    """The median per-round ratio after ``rounds`` rounds (gpubench first, then alternating), or,
+    while it lies outside ``AGREE``, after more rounds, up to ``most``: one round this host's load
+    threw off costs a round more, where a wrong method stays outside however many rounds it gets."""
+    ratios: list[float] = []
+    while True:
+        ours, reference = pair.round(reference_first=len(ratios) % 2 == 1)
+        assert ours > 0 and reference > 0
+        ratios.append(ours / reference)
+        ratio = statistics.median(ratios)
+        if len(ratios) >= most or (len(ratios) >= rounds and AGREE[0] < ratio < AGREE[1]):
+            return ratio
+
+
+def test_the_conv_reference_runs_on_the_cpu_and_agrees():
+    """verify's conv reference for real at a tiny shape: a fresh worker a round, each order once."""
+    (pair,) = conv_verify.pairs(TINY_CONV, min_run_s=0.05)
+    assert pair.case.startswith("tiny_8to8_3x3_16 n1 cpu fp32 forward")
+    ratio = agreeing_ratio(pair, rounds=2)
+    assert AGREE[0] < ratio < AGREE[1], ratio
+
+
+def test_the_allreduce_reference_runs_on_gloo_and_agrees():
+    """verify's AllReduce reference for real: Gloo, 2 spawned ranks, 16 MiB; NCCL skipped with why."""
+    gloo, nccl = collectives_verify.pairs()
+    assert isinstance(nccl, Skip) or torch.cuda.device_count() >= 2
+    assert gloo.case == "gloo cpu 2 ranks 16 MiB" and gloo.params["bytes"] == 16 << 20
+    ratio = agreeing_ratio(gloo, rounds=1)  # gpubench first: the reference loops as many times
+    assert AGREE[0] < ratio < AGREE[1], ratio

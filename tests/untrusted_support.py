@@ -116,3 +116,66 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def one_error_line(stderr: str) -> bool:
     return stderr.startswith("gpubench: error:") and stderr.count("\n") == 1
+
+
+def copy_store(results: Path, tmp_path: Path, runs: int = 4, hosts: tuple[str, ...] = ("n1", "n2")) -> list[str]:
+    """``runs`` copy runs (three cases each) over ``hosts``, ingested into ``results``; their ids."""
+    ids = []
+    for number in range(runs):
+        run_id = f"run-{number + 1}"
+        cases = [copy_bench("h2h", size, size / 4e9) for size in (4096, 65536, 1 << 20)]
+        when = f"2026-11-{number + 1:02d}T00:30:00+00:00"
+        data = document(*cases, run_id=run_id, when=when, hostname=hosts[number % len(hosts)])
+        path = write_json(data, tmp_path / f"{run_id}.json")
+        status, _, err = run_cli("ingest", str(path), "--results", str(results))
+        assert status == 0, err
+        ids.append(run_id)
+    return ids
+
+
+def listing(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every entry under ``folder`` (links not followed): size and modification time."""
+    if not folder.exists():
+        return {}
+    return {str(p): (p.lstat().st_size, p.lstat().st_mtime_ns) for p in sorted(folder.rglob("*"))}
+
+
+def no_traceback(status: int, err: str) -> bool:
+    """Exit 0 or 1, or 2 with one error line: never a traceback."""
+    last = (err.splitlines() or [""])[-1] + "\n"
+    return "Traceback" not in err and (status in (0, 1) or (status == 2 and one_error_line(last)))
+
+
+@contextlib.contextmanager
+def read_only(folder: Path):
+    """``folder`` and every folder under it read-only while the block runs: modes for a user, the
+    immutable attribute for root (which modes do not stop); the test is skipped where neither works."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    folders = [folder, *(p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink())]
+    if os.geteuid() != 0:
+        modes = {path: path.stat().st_mode for path in folders}
+        for path in folders:
+            path.chmod(modes[path] & ~0o222)
+        try:
+            yield
+        finally:
+            for path in folders:
+                path.chmod(modes[path])
+        return
+    if shutil.which("chattr") is None:
+        pytest.skip("root ignores file modes and chattr is missing: no read-only store to test")
+    frozen = []
+    try:
+        for path in folders:
+            if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+                pytest.skip("root ignores file modes and this filesystem has no immutable attribute")
+            frozen.append(path)
+        yield
+    finally:
+        for path in frozen:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True)

@@ -7,13 +7,16 @@ stderr and exit status 2, with nothing stored or half-written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
 from gpubench import __version__
 from gpubench.commands import COMMANDS
+from gpubench.files.terminal import printable
 from gpubench.measure.workers import WorkerError
 
 USAGE_ERROR = 2
@@ -39,17 +42,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _utf8_streams()
     args = build_parser().parse_args(argv)
+    _expand_paths(args)
     if "gpubench.store.index" in sys.modules:  # an earlier command in this process (tests, notebooks)
         sys.modules["gpubench.store.index"].forget_warnings()  # each command names what it skips
+        sys.modules["gpubench.store.location"].forget_notes()
     try:
         return int(args.handler(args) or 0)
     except (ValueError, WorkerError, OSError) as error:  # StoreError is a ValueError
-        print(f"gpubench: error: {error}", file=sys.stderr)
+        print(f"gpubench: error: {printable(' '.join(str(error).split()) or type(error).__name__)}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:
         print("gpubench: interrupted; nothing half-written was kept", file=sys.stderr)
         return 130
+
+
+def _expand_paths(args: argparse.Namespace) -> None:
+    """``--results`` and ``--out`` as one path from the first call to the last: ``~`` expanded
+    (a quoted path or a config file leaves it to us), made absolute; URLs left as they are."""
+    for name in ("results", "out"):
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value and "://" not in value:
+            setattr(args, name, os.path.abspath(os.path.expanduser(value)))
+
+
+def _utf8_streams() -> None:
+    """Print UTF-8 whatever the locale (``LC_ALL=C`` gives ASCII streams): names from data are
+    any text; a character the stream cannot hold never ends a command."""
+    for stream in (sys.stdout, sys.stderr):
+        encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+        if encoding != "utf8" and hasattr(stream, "reconfigure"):
+            with contextlib.suppress(ValueError, OSError):
+                stream.reconfigure(encoding="utf-8", errors="backslashreplace")
 
 
 if __name__ == "__main__":

@@ -9,9 +9,9 @@ so one bad case does not discard a run's other cases.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
+import sys
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,8 +22,10 @@ import pyarrow.compute as pc
 from gpubench.analysis.rules import DEFAULT_BASELINE_RUNS
 from gpubench.files import strict_json
 from gpubench.files.jsonfile import read_json
-from gpubench.files.safe import safe_folder, write_file
+from gpubench.files.safe import read_regular, safe_folder, write_file
+from gpubench.files.terminal import printable
 from gpubench.store.index import run_index
+from gpubench.store.location import Location, locate
 from gpubench.store.machine import machine_key
 from gpubench.store.read import read_files, read_results, select_runs
 from gpubench.store.run_id import validate_run_id
@@ -34,6 +36,7 @@ VERDICTS_FILE = "verdicts.json"
 ACCEPTED_FILE = "accepted.json"
 MARKS_CACHE = ("cache", "night_marks.json")
 MARKS_CACHE_VERSION = 1
+VERDICTS_LIMIT = 64 << 20  # a verdicts file of 100,000 cases is ~20 MB
 
 
 def flagged_cases(results_dir: str | os.PathLike, runs: Iterable[str] | None = None) -> set[tuple[str, str]]:
@@ -51,39 +54,54 @@ def night_marks(results_dir: str | os.PathLike, runs: Iterable[str] | None = Non
     ``<results>/cache/night_marks.json`` by the file's stamp (and whether the night was accepted),
     so only new or changed files are read.
     """
-    nightly = Path(results_dir) / NIGHTLY_DIR
+    location = locate(results_dir)
+    nightly = Path(location.root) / NIGHTLY_DIR if location.is_local else None
+    if nightly is None:
+        return {}  # an object store holds no nightly folders
     if runs is None:
         paths = sorted(nightly.glob(f"*/{VERDICTS_FILE}"))
     else:
         paths = [path for run in sorted(set(runs)) if (path := nightly / run / VERDICTS_FILE).is_file()]
-    cached = _cached_marks(results_dir)
+    cached = _cached_marks(location)
     entries = {}
     for path in paths:
-        stamp = _night_stamp(path)
+        try:
+            stamp = _night_stamp(path)
+        except OSError:  # gone since the listing, or not ours to read
+            continue
         entry = cached.get(path.parent.name)
-        entries[path.parent.name] = entry if entry and entry[0] == stamp else [stamp, _read_marks(path)]
+        if entry and entry[0] == stamp:
+            entries[path.parent.name] = entry
+        elif (marks := _read_marks(path)) is not None:
+            entries[path.parent.name] = [stamp, marks]
     if any(cached.get(night) != entry for night, entry in entries.items()):
-        with contextlib.suppress(OSError):  # a read-only store: read again next time
-            document = {"version": MARKS_CACHE_VERSION, "nights": {**cached, **entries}}
-            write_file(safe_folder(results_dir, *MARKS_CACHE[:-1]), MARKS_CACHE[-1], json.dumps(document))
+        document = {"version": MARKS_CACHE_VERSION, "nights": {**cached, **entries}}
+        location.write_cache(MARKS_CACHE, json.dumps(document).encode("utf-8"))  # None: read again next time
     return {(run, case): mark for _, marks in entries.values() for run, case, mark in marks}
 
 
-def _read_marks(path: Path) -> list[list[str]]:
+def _read_marks(path: Path) -> list[list[str]] | None:
+    """What one verdicts file marks; None (said in one line naming it) when it is not one: a
+    bad file costs its own night's marks, never the whole history or the nightly."""
     accepted = (path.parent / ACCEPTED_FILE).exists()
     try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise StoreError(f"{path}: unreadable nightly verdicts ({error})") from None
-    marks = []
-    try:
+        data = json.loads(read_regular(path, VERDICTS_LIMIT))
+        marks = []
         for case in data["cases"]:
             if case["verdict"] == "slower":
                 mark = "accepted" if accepted else "transient" if case.get("confirmed") is False else "regression"
-                marks.append([str(data["run_id"]), str(case["case"]), mark])
+                marks.append([validate_run_id(data["run_id"]), str(case["case"]), mark])
+    except (OSError, ValueError, RecursionError) as error:  # ValueError: not JSON, not UTF-8, a bad run id
+        _skip_verdicts(path, " ".join(str(error).split())[:120])
+        return None
     except (KeyError, TypeError, AttributeError):
-        raise StoreError(f"{path}: not a nightly verdicts file (run_id, cases with case and verdict)") from None
+        _skip_verdicts(path, "not a nightly verdicts file (run_id, cases with case and verdict)")
+        return None
     return marks
+
+
+def _skip_verdicts(path: Path, why: str) -> None:
+    print(f"gpubench: warning: skipped {printable(path)}: {printable(why)}", file=sys.stderr)
 
 
 def _night_stamp(path: Path) -> str:
@@ -91,13 +109,28 @@ def _night_stamp(path: Path) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}:{int((path.parent / ACCEPTED_FILE).exists())}"
 
 
-def _cached_marks(results_dir: str | os.PathLike) -> dict[str, list]:
+def _cached_marks(location: Location) -> dict[str, list]:
+    """The marks cache, entries that are not ``[stamp, [[run, case, mark], ...]]`` left out (rebuilt)."""
+    data = location.read_cache(*MARKS_CACHE)
     try:
-        document = json.loads(Path(results_dir, *MARKS_CACHE).read_text())
-    except (OSError, ValueError):
-        return {}
+        document = json.loads(data) if data is not None else None
+    except (ValueError, RecursionError):
+        document = None
     ok = isinstance(document, dict) and document.get("version") == MARKS_CACHE_VERSION
-    return document["nights"] if ok and isinstance(document.get("nights"), dict) else {}
+    nights = document["nights"] if ok and isinstance(document.get("nights"), dict) else {}
+    return {night: entry for night, entry in nights.items() if _is_entry(entry)}
+
+
+def _is_entry(entry: object) -> bool:
+    return (
+        isinstance(entry, list)
+        and len(entry) == 2
+        and isinstance(entry[0], str)
+        and isinstance(entry[1], list)
+        and all(
+            isinstance(mark, list) and len(mark) == 3 and all(isinstance(x, str) for x in mark) for mark in entry[1]
+        )
+    )
 
 
 def accept_night(results_dir: str | os.PathLike, run_id: str) -> list[str]:

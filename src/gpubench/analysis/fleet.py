@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -35,7 +34,7 @@ from gpubench.analysis.compare import higher_is_better
 from gpubench.analysis.rules import MAD_FACTOR, MIN_GAP, MIN_PEERS
 from gpubench.store.index import run_index
 from gpubench.store.machine import machine_key
-from gpubench.store.read import read_files, select_runs
+from gpubench.store.read import matching, read_files, select_runs
 from gpubench.store.schema import StoreError
 
 MAD_TO_SIGMA = 1.4826
@@ -119,12 +118,15 @@ def latest_figures(
     and the index rows of those runs. The index names the runs; only they are read."""
     index = run_index(results_dir)
     runs = select_runs(index)
-    pattern = re.compile(case_regex) if case_regex else None
+    names = sorted({case for measured_id in set(runs["measured_id"]) for _, case in index.measured[measured_id]})
+    kept = (
+        set(names) if not case_regex else {n for n, hit in zip(names, matching(names, case_regex), strict=True) if hit}
+    )
     latest: dict[tuple[str, str, str], str] = {}  # (machine, suite, case) -> run id
     for run_id, machine, measured_id in zip(runs["run_id"][::-1], runs["machine"][::-1], runs["measured_id"][::-1],
                                             strict=True):  # fmt: skip
         for suite, case in index.measured[measured_id]:
-            if (suites and suite not in suites) or (pattern and not pattern.search(case)):
+            if (suites and suite not in suites) or case not in kept:
                 continue
             latest.setdefault((machine, suite, case), run_id)
     chosen = runs[runs["run_id"].isin(set(latest.values()))]

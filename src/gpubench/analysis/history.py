@@ -8,13 +8,13 @@ between runs is what the nightly's verdicts have to clear.
 from __future__ import annotations
 
 import math
-import re
 
 import pandas as pd
 
 from gpubench import suites
 from gpubench.store.figures import FIGURE_COLUMNS
 from gpubench.store.machine import machine_key
+from gpubench.store.read import case_pattern_regex, matching
 
 # What history and change points read of each run: the figures, the machine key, and what the
 # fingerprint can attribute a shift to (changepoints.attribute.ATTRIBUTABLE) with the commit.
@@ -26,7 +26,7 @@ def case_history(frame: pd.DataFrame, pattern: str | None = None) -> pd.DataFram
     """One row per measured case and run: machine, case, headline figure with its IQR band."""
     rows = frame[frame["status"] == "ok"] if "status" in frame else frame
     if pattern:
-        rows = rows[[matches(str(case), pattern) for case in rows["case"]]]
+        rows = rows[matching(rows["case"].astype(str).tolist(), case_pattern_regex(pattern))]
     if rows.empty:
         return pd.DataFrame(columns=["machine", "suite", "case", "run_id", "started_at", "metric", "value"])
     out = pd.DataFrame(
@@ -63,8 +63,6 @@ def case_history(frame: pd.DataFrame, pattern: str | None = None) -> pd.DataFram
 
 
 def matches(case: str, pattern: str) -> bool:
-    """Does ``pattern`` occur in ``case``: a substring, where ``*`` and ``?`` are wildcards (brackets literal)."""
-    if "*" in pattern or "?" in pattern:
-        regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-        return re.search(regex, case, re.DOTALL) is not None
-    return pattern in case
+    """Does ``pattern`` occur in ``case``: a substring, where ``*`` and ``?`` are wildcards (brackets
+    literal); RE2, linear in the name (``store.read.case_pattern_regex``)."""
+    return matching([case], case_pattern_regex(pattern))[0]

@@ -18,4 +18,5 @@ COMMANDS = (
     "allreduce",
     "verify",
     "store",
+    "site",
 )

@@ -4,6 +4,8 @@ Under torchrun (``RANK``/``WORLD_SIZE`` set) this process is one rank; rank 0 st
 Without torchrun it launches ``--world-size`` local ranks itself. Either way the rows match the
 pytest path's (``pytest benchmarks/ -k allreduce``), ready for ``gpubench plot`` and notebooks.
 ``--collectives`` adds all_gather, reduce_scatter, broadcast, reduce, all_to_all (default: AllReduce).
+Without torchrun and without ``--json``, each collective's ranks are launched apart and its run is
+stored as soon as they finish, so a run stopped midway keeps every collective it finished.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 from gpubench.suites.collectives.spec import (
     COLLECTIVES,
@@ -104,9 +107,7 @@ def build_sweeps(args: argparse.Namespace, world_size: int) -> list[Sweep]:
 def main(args: argparse.Namespace) -> int:
     # Imported here: they import torch, and building the CLI's parser must not.
     from gpubench.measure.workers import WorkerError
-    from gpubench.pipeline import collectives_document, finish, store_document
     from gpubench.suites.collectives.case import default_world_sizes
-    from gpubench.suites.collectives.collect import collect
     from gpubench.suites.collectives.harness import run_rank
     from gpubench.suites.collectives.launch import launch
 
@@ -125,8 +126,26 @@ def main(args: argparse.Namespace) -> int:
         launcher = "torchrun"
     else:
         sweeps = build_sweeps(args, args.world_size or default_world_sizes()[0])
+        if not args.json:  # one launch and one stored run per collective, each as it finishes
+            groups = _by_collective(sweeps)
+            return max(_store_run(launch(group, timeout_s=args.timeout, port=args.port), args) for group in groups)
         outcomes = launch(sweeps, timeout_s=args.timeout, port=args.port)
         launcher = "gpubench allreduce"
+    return _store_run(outcomes, args, launcher)
+
+
+def _by_collective(sweeps: list[Sweep]) -> list[list[Sweep]]:
+    groups: dict[str, list[Sweep]] = {}
+    for sweep in sweeps:
+        groups.setdefault(sweep.collective, []).append(sweep)
+    return list(groups.values())
+
+
+def _store_run(outcomes: list[Any], args: argparse.Namespace, launcher: str = "gpubench allreduce") -> int:
+    """Store rank 0's outcomes as one run, plot and print it; 1 when an element came back wrong."""
+    from gpubench.pipeline import collectives_document, finish, store_document
+    from gpubench.suites.collectives.collect import collect
+
     results, skipped = collect(outcomes, launcher)
     profile = "custom" if args.sizes else args.profile
     stored = store_document(collectives_document(results, skipped, profile), args.results, args.json)

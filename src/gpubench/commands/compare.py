@@ -9,6 +9,8 @@ Exit status: 0 nothing slower, 1 something slower, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -80,13 +82,18 @@ def history_priors(results: Path, candidate: pd.DataFrame) -> dict:
 
 
 def read_stored(specs: list[str], results: Path) -> dict[str, pd.DataFrame]:
-    """The stored runs among ``specs`` (those that are not files), read in one pass over the store
-    (its index loads once); empty when any of them cannot be read, which ``load_side`` then says."""
-    from gpubench.store.read import read_results
+    """The stored runs among ``specs``, read in one pass over the store (its index loads once);
+    a spec that is a stored run id is that run, even where a file of that name is in the working
+    directory (write ``./NAME`` for the file). Empty when they cannot be read: ``load_side`` says why."""
+    from gpubench.store.read import list_runs, read_results
     from gpubench.store.schema import StoreError
 
-    run_ids = list(dict.fromkeys(spec for spec in specs if _run_id(spec)))
+    candidates = list(dict.fromkeys(spec for spec in specs if _looks_like_run_id(spec)))
+    if not candidates:
+        return {}
     try:
+        known = set(list_runs(results)["run_id"])
+        run_ids = [spec for spec in candidates if spec in known]
         rows = read_results(results, run_ids=run_ids) if run_ids else None
     except StoreError:
         return {}
@@ -95,9 +102,24 @@ def read_stored(specs: list[str], results: Path) -> dict[str, pd.DataFrame]:
     return {str(run): frame.reset_index(drop=True) for run, frame in rows.groupby("run_id", sort=False)}
 
 
-def _run_id(spec: str) -> bool:
-    path = Path(spec)
-    return not path.is_file() and path.suffix != ".json" and "/" not in spec
+def _looks_like_run_id(spec: str) -> bool:
+    from gpubench.store.run_id import validate_run_id
+    from gpubench.store.schema import StoreError
+
+    try:
+        validate_run_id(spec)
+    except StoreError:
+        return False
+    return not spec.endswith(".json")
+
+
+def _is_document(path: Path) -> bool:
+    """A file or a pipe (``<(cat run.json)``: process substitution is a pipe, not a file)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISREG(mode) or stat.S_ISFIFO(mode)
 
 
 def load_side(spec: str, results: Path, stored: Mapping[str, pd.DataFrame] | None = None) -> pd.DataFrame:
@@ -107,16 +129,18 @@ def load_side(spec: str, results: Path, stored: Mapping[str, pd.DataFrame] | Non
     from gpubench.store.schema import StoreError
 
     path = Path(spec)
-    if stored and spec in stored and _run_id(spec):
+    if stored and spec in stored:
         return stored[spec]
-    if path.is_file():
+    if _is_document(path):
         frame = frame_from_json(load_json(path), source=path.name)
         if frame.empty:
             raise StoreError(f"{spec}: holds no benchmark")
         return frame
-    if path.suffix == ".json" or "/" in spec:
-        raise StoreError(f"{spec}: no such file")
+    if not _looks_like_run_id(spec):
+        raise StoreError(f"{spec}: no such file" if not path.exists() else f"{spec}: not a file or a pipe")
     try:
         return read_results(results, spec)
-    except StoreError:
+    except StoreError as error:
+        if f"{spec}.parquet" in str(error):  # the run is there, its file is not readable: say why
+            raise
         raise StoreError(f"{spec}: neither a file nor a run id in {results}") from None

@@ -29,12 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from gpubench.analysis.fleet import judge_fleet, latest_figures
+    from gpubench.files.terminal import printable
     from gpubench.store.read import case_pattern_regex
     from gpubench.store.schema import StoreError
     from gpubench.views.fleet import table, to_json
 
     regex = case_pattern_regex(args.case) if args.case else None
     latest, runs = latest_figures(args.results, args.suite, regex)
+    if latest.empty and args.case:
+        raise StoreError(f"no measured case matches {printable(args.case)!r} in {args.results}")
     if latest.empty:
         raise StoreError(f"no measured case to set against peers in {args.results}")
     fleet = judge_fleet(latest, runs, args.min_peers, MAD_FACTOR, parse_threshold(args.min_gap))
@@ -49,13 +52,15 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _plots(fleet, args: argparse.Namespace) -> list[Path]:
-    from gpubench.files.safe import safe_folder
+    from gpubench.files.safe import default_output
     from gpubench.store.location import locate
 
     if args.out:
         out = Path(args.out)
     elif locate(args.results).is_local:
-        out = safe_folder(args.results, "fleet")
+        out = default_output(args.results, "fleet")  # None: a store this user cannot write
+        if out is None:
+            return []
     else:
         return []  # a remote store: figures only where --out says
     from gpubench.views.figures.fleet import plot_fleet  # matplotlib only when drawing

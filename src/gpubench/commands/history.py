@@ -31,13 +31,15 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.analysis.changepoints import ChangePointsUnavailable, change_points
     from gpubench.analysis.history import case_history
     from gpubench.files import strict_json
-    from gpubench.files.safe import safe_folder
+    from gpubench.files.safe import default_output
+    from gpubench.files.terminal import printable
     from gpubench.store.figures import read_figures
     from gpubench.store.read import case_pattern_regex, list_runs
     from gpubench.store.schema import StoreError
     from gpubench.views.changepoints import lines
     from gpubench.views.figures.history import plot_history
     from gpubench.views.history import summary
+    from gpubench.views.text_table import lines_of
 
     runs = list_runs(args.results)
     if runs.empty:
@@ -45,15 +47,17 @@ def main(args: argparse.Namespace) -> int:
     regex = case_pattern_regex(args.case) if args.case else None
     frame = read_figures(args.results, case_regex=regex)
     history = case_history(frame, args.case)
+    if history.empty and args.case:
+        raise StoreError(f"no measured case matches {printable(args.case)!r} in {args.results}")
     if history.empty:
-        raise StoreError(f"no measured case matches {args.case!r} in {args.results}")
+        raise StoreError(f"no measured case in {args.results} (every stored case was skipped)")
     matched = frame[frame["run_id"].isin(set(history["run_id"])) & frame["case"].isin(set(history["case"]))]
     try:
         points, unavailable = change_points(matched, night_marks(args.results), args.results), None
     except ChangePointsUnavailable as error:
         points, unavailable = None, str(error)
-    out = Path(args.out) if args.out else safe_folder(args.results, "history")
-    plots = plot_history(history, out, change_points=points, environment=runs)
+    out = Path(args.out) if args.out else default_output(args.results, "history")  # no planted link followed
+    plots = plot_history(history, out, change_points=points, environment=runs) if out is not None else []
     if args.format == "json":
         document = {
             "change_points": None if points is None else [point.as_dict() for point in points],
@@ -66,9 +70,9 @@ def main(args: argparse.Namespace) -> int:
     else:
         print(summary(history))
         print()
-        print("\n".join(lines(points)) if points is not None else f"# {unavailable}")
+        print(lines_of(lines(points)) if points is not None else f"# {unavailable}")
         for path in plots:
-            print(path)
+            print(printable(path))
     if unavailable:
         print(f"gpubench: {unavailable}", file=sys.stderr)
     return 0

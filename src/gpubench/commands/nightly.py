@@ -37,6 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="RUN_ID",
         help="run nothing: accept that night's slowdowns as the new normal (they then serve as baseline)",
     )
+    # gpubench site after the night (docs/site.md): the store's static site, rebuilt where it changed.
+    parser.add_argument("--site", metavar="DIR", help="after the night, rebuild the static site in DIR (gpubench site)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -62,6 +64,11 @@ def main(args: argparse.Namespace) -> int:
     for line in night.lines:
         print(line)
     print(f"nightly {night.status}: report {night.report_dir / 'report.html'} (and report.md)")
+    if args.site:
+        from gpubench.views.site.build import build_site
+
+        built = build_site(args.results, args.site)
+        print(f"site {built.out / 'index.html'}: {len(built.written)} of {built.pages} pages rewritten")
     if not args.quiet:
         from gpubench.commands import COMMANDS
         from gpubench.views.next_steps import next_steps

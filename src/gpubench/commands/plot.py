@@ -23,7 +23,14 @@ def main(args: argparse.Namespace) -> int:
 
     run_id = validate_run_id(args.run) if args.run is not None else latest_run_id(args.results)
     frame = read_results(args.results, run_id)
-    out = Path(args.out) if args.out else safe_folder(args.results, "plots", run_id)  # no planted link followed
+    if args.out:
+        out = Path(args.out)
+    else:
+        try:
+            out = safe_folder(args.results, "plots", run_id)  # no planted link followed
+        except OSError as error:  # another user's store, a read-only mount
+            where = Path(args.results, "plots", run_id)
+            raise OSError(f"{where} cannot be written ({error.strerror or error}); give --out DIR") from None
     for path in plot_run(frame, out) or []:
         print(path)
     return 0

@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
+
+from gpubench.files.terminal import printable
 
 MAX_NAME = 120
 TEMP_SUFFIX = ".tmp"  # hidden temporary files: ".<name>.<random hex>.tmp"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+_CONTROL_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # a title's own newlines are layout
 
 
 class UnsafePathError(ValueError):
@@ -65,13 +69,32 @@ def safe_folder(base: str | os.PathLike, *parts: str) -> Path:
     return folder
 
 
+def default_output(base: str | os.PathLike, *parts: str) -> Path | None:
+    """``safe_folder(base, *parts)`` for a command's default output folder inside the store, or
+    None, said in one line with the ``--out`` to give, when the store cannot be written (another
+    user's, a read-only mount). A planted link is still refused (``UnsafePathError``)."""
+    import sys
+
+    try:
+        folder = safe_folder(base, *parts)
+        os.unlink(create_temporary(folder, ".writable."))  # a folder that exists may still refuse files
+        return folder
+    except UnsafePathError:
+        raise
+    except OSError as error:
+        where = Path(base, *parts)
+        print(f"gpubench: note: {where} cannot be written ({error.strerror or error}); no figures drawn "
+              "(give --out DIR for them)", file=sys.stderr)  # fmt: skip
+        return None
+
+
 def write_file(folder: str | os.PathLike, name: str, content: str | bytes) -> Path:
     """Write ``folder/name`` atomically (hidden temporary file, then a rename); see ``safe_path``."""
     path = safe_path(folder, name)
     temporary = _temporary(path)
     try:
         with open(temporary, "wb") as out:
-            out.write(content.encode() if isinstance(content, str) else content)
+            out.write(content.encode("utf-8") if isinstance(content, str) else content)
         os.replace(temporary, path)
     finally:
         if os.path.lexists(temporary):
@@ -94,6 +117,8 @@ def save_figure(fig: Any, out_dir: str | os.PathLike, name: str, *, tight: bool 
     for text in fig.findobj(Text):
         if id(text) not in formatted:
             text.set_parse_math(False)
+            if _CONTROL_TEXT.search(text.get_text()):  # a name's newline or escape: drawn as its escape
+                text.set_text(printable(text.get_text()))
     if savefig.get("dpi") not in (None, "figure"):
         fig.set_dpi(savefig["dpi"])  # lay out at the resolution drawn: text is measured once, not per resolution
     if tight:
@@ -127,6 +152,28 @@ def _formatter_texts(fig: Any) -> set[int]:
                 if not isinstance(formatter, FixedFormatter):
                     found.update(id(label) for tick in ticks for label in (tick.label1, tick.label2))
     return found
+
+
+def read_regular(path: str | os.PathLike, limit: int | None = None, *, follow: bool = True) -> bytes:
+    """The bytes of the regular file ``path``: never waits on a FIFO, never reads a device
+    (``/dev/zero``) without end; ``follow`` False refuses a symbolic link at ``path`` too.
+    ``OSError`` (one line) for anything else, or beyond ``limit`` bytes."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | (0 if follow else getattr(os, "O_NOFOLLOW", 0))
+    descriptor = os.open(path, flags)
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path}: not a regular file")
+        if limit is not None and info.st_size > limit:
+            raise OSError(f"{path}: {info.st_size} bytes, more than the {limit} this file may hold")
+        os.set_blocking(descriptor, True)
+        with open(descriptor, "rb", closefd=False) as handle:
+            data = handle.read(limit + 1 if limit is not None else -1)
+    finally:
+        os.close(descriptor)
+    if limit is not None and len(data) > limit:
+        raise OSError(f"{path}: more than the {limit} bytes this file may hold")
+    return data
 
 
 def _temporary(path: Path) -> Path:

@@ -155,6 +155,8 @@ GPU_KEYS = (
 
 
 def gpu_fingerprint(nvml: Nvml, handle: Any) -> Fingerprint:
+    # pcie_*_current is read now, with the GPU idle: an idle link trains down, so this is the idle
+    # reading; the copy suite's rows store the link polled under load (pcie_gen, pcie_width).
     memory = nvml.read("gpu_memory", "nvmlDeviceGetMemoryInfo", handle)
     generation, width = current_link(nvml, handle, "pcie_")
     limits = link_limits(nvml, handle, "pcie_")

@@ -1,9 +1,14 @@
-"""The device a case runs on: whether it exists, what it may allocate, waiting for it, its PCIe link."""
+"""The device a case runs on: whether it exists, what it may allocate, waiting for it, its PCIe link.
+
+The link is read while the device works (``polled_pcie_link``: a thread polls NVML during the timed
+loop and keeps the highest generation and width), since an idle GPU trains its link down.
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -74,7 +79,7 @@ def nvml_handle(nvml: Nvml, device: torch.device) -> Any:
 
 
 def pcie_link(device: torch.device) -> tuple[int | None, int | None]:
-    """Current (generation, width) of ``device``'s PCIe link; read it right after a copy, under load."""
+    """Current (generation, width) of ``device``'s PCIe link now: one reading (``polled_pcie_link`` polls)."""
     with nvml_session() as nvml:
         handle = nvml_handle(nvml, device)
         return current_link(nvml, handle) if handle is not None else (None, None)
@@ -92,3 +97,65 @@ def pcie_metrics(link: tuple[int | None, int | None], gbps: float) -> dict[str, 
         "pcie_theoretical_gbps": theory,
         "pcie_efficiency_pct": 100.0 * gbps / theory,
     }
+
+
+LINK_POLL_S = 0.005  # as doctor/copy_under_load.py polls; one NVML read takes tens of microseconds
+
+
+class LinkPoller:
+    """Reads a PCIe link on a thread while a block runs and keeps the highest generation and width seen.
+
+    An idle GPU trains its link down within milliseconds, and a small copy gives the link
+    milliseconds of work between seconds of setup: one reading after the copies may see a lower
+    generation than they ran on. ``read`` returns (generation, width), None where unknown.
+    """
+
+    def __init__(self, read: Callable[[], tuple[int | None, int | None]], interval_s: float = LINK_POLL_S) -> None:
+        self.read, self.interval_s = read, interval_s
+        self.generations: list[int] = []
+        self.widths: list[int] = []
+        self.polls = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> LinkPoller:
+        self._poll()  # one reading at least, however short the block
+        self._thread = threading.Thread(target=self._run, name="pcie-link-poller", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self._poll()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._poll()
+
+    def _poll(self) -> None:
+        generation, width = self.read()
+        self.polls += 1
+        if generation is not None:
+            self.generations.append(int(generation))
+        if width is not None:
+            self.widths.append(int(width))
+
+    @property
+    def link(self) -> tuple[int | None, int | None]:
+        """The highest (generation, width) read; None where no reading gave one."""
+        return max(self.generations, default=None), max(self.widths, default=None)
+
+
+@contextmanager
+def polled_pcie_link(device: torch.device) -> Iterator[LinkPoller]:
+    """A LinkPoller on ``device``'s link for the block (readings of (None, None) where NVML has none)."""
+    with nvml_session() as nvml:
+        handle = nvml_handle(nvml, device)
+
+        def read() -> tuple[int | None, int | None]:
+            return current_link(nvml, handle) if handle is not None else (None, None)
+
+        with LinkPoller(read) as poller:
+            yield poller

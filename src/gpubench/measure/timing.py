@@ -4,6 +4,8 @@
 around a loop enqueued behind a spin kernel, caps loops at ``QUEUE_SAFE_OPS`` and counts samples
 whose stream reached the start event early. The device side sits behind ``DeviceClock`` so that
 the ordering is tested on a simulated stream (tests/simulated_stream.py). Method: docs/method.md.
+An operation that issues several stream commands says how many (``commands_per_op``): a
+calibrated loop holds at most ``QUEUE_SAFE_COMMANDS`` of them.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ SPIN_CYCLES_PER_SECOND = 2.5e9
 MAX_SPIN_SECONDS = 0.05
 # CUDA's launch queue holds about a thousand entries and one torch operation may take several (a
 # pinned non_blocking copy_ is a copy and an event record): longer calibrated loops risk filling it.
-QUEUE_SAFE_OPS = 256
+QUEUE_SAFE_COMMANDS = 1024
+COMMANDS_PER_OP = 4  # what a plain operation is assumed to issue
+QUEUE_SAFE_OPS = QUEUE_SAFE_COMMANDS // COMMANDS_PER_OP
 CALIBRATION_ROUNDS = 4
 
 
@@ -121,6 +125,9 @@ class Timer:
     min_sample_s: float = 2e-3
     max_ops_per_sample: int = 1000
     spin: bool = True
+    # Stream commands one call of ``fn`` issues (kernels, copies, event records, stream waits): the
+    # calibrated loop holds at most QUEUE_SAFE_COMMANDS of them.
+    commands_per_op: int = COMMANDS_PER_OP
     # Ranks of a collective must hold their streams equally long, or the rank whose spin ends
     # first waits for the others inside its timed span: given the local spin (s), return the
     # length every rank uses (e.g. the maximum across ranks). Every rank must call measure(), with
@@ -132,8 +139,8 @@ class Timer:
 
     def __post_init__(self) -> None:
         self.device = torch.device(self.device)
-        if self.samples < 1 or self.warmup < 0:
-            raise ValueError("Timer needs samples >= 1 and warmup >= 0")
+        if self.samples < 1 or self.warmup < 0 or self.commands_per_op < 1:
+            raise ValueError("Timer needs samples >= 1, warmup >= 0 and commands_per_op >= 1")
         if self.agree_spin is not None and self.ops_per_sample is None:
             raise ValueError("ranks that agree on a spin must also agree on ops_per_sample; pass it")
         if self.clock is None and self.device.type == "cuda":
@@ -166,7 +173,9 @@ class Timer:
             self.clock.synchronize()
 
     def _max_ops(self) -> int:
-        return min(self.max_ops_per_sample, QUEUE_SAFE_OPS) if self.spins else self.max_ops_per_sample
+        if not self.spins:
+            return self.max_ops_per_sample
+        return min(self.max_ops_per_sample, max(1, QUEUE_SAFE_COMMANDS // self.commands_per_op))
 
     def _calibrate(self) -> int:
         """The loop length whose sample lasts ``min_sample_s``, from loops timed as the samples are."""

@@ -148,7 +148,8 @@ def _status(night: Night, baseline: pd.DataFrame, min_runs: int, outcome: Outcom
         )
     elif night.regressions:
         status = "regression"
-        lines.append(f"REGRESSION: {len(night.regressions)} case(s) slower, confirmed by a rerun")
+        how = "confirmed by a rerun" if night.rerun_id else "not confirmed (no rerun: --no-confirm)"
+        lines.append(f"REGRESSION: {len(night.regressions)} case(s) slower, {how}")
     else:
         status = "pass"
         if most < min_runs:
@@ -192,7 +193,8 @@ def write_verdicts(
                 "ratio": case.judgement.ratio,
                 "p_value": None if math.isnan(case.judgement.p_value) else case.judgement.p_value,
                 "detectable": case.judgement.detectable,
-                "confirmed": (case.case in confirmed) if case.verdict == "slower" else None,
+                # True/False: what the rerun found; None: not slower, or no rerun (--no-confirm)
+                "confirmed": (case.case in confirmed) if case.verdict == "slower" and night.rerun_id else None,
             }
             for case in (comparison.cases if comparison else [])
         ],

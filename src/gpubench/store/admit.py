@@ -47,7 +47,7 @@ def unified_schema(schemas: list[pa.Schema]) -> pa.Schema:
     kinds: dict[str, list[tuple[pa.DataType, bool]]] = {}
     for schema in schemas:
         for field in schema:
-            kinds.setdefault(field.name, []).append((field.type, _is_json(field)))
+            kinds.setdefault(field.name, []).append((_plain(field.type), _is_json(field)))
     return pa.schema([_settle(name, found) for name, found in kinds.items()])
 
 
@@ -72,6 +72,20 @@ def _is_json(field: pa.Field) -> bool:
     return (field.metadata or {}).get(b"gpubench.json") == b"1"
 
 
+def _plain(kind: pa.DataType) -> pa.DataType:
+    """The type a reader sees: categories as their values (a hand-made file's categorical
+    ``status``), lists of numbers as lists of floats (integer samples), timestamps in UTC."""
+    if pa.types.is_dictionary(kind):
+        return _plain(kind.value_type)
+    if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and (
+        pa.types.is_integer(kind.value_type) or pa.types.is_floating(kind.value_type)
+    ):
+        return pa.list_(pa.float64())
+    if pa.types.is_large_string(kind):
+        return pa.string()
+    return kind
+
+
 def _settle(name: str, found: list[tuple[pa.DataType, bool]]) -> pa.Field:
     distinct = [(kind, as_json) for kind, as_json in dict.fromkeys(found) if not pa.types.is_null(kind)]
     if not distinct:
@@ -94,7 +108,8 @@ def _settle(name: str, found: list[tuple[pa.DataType, bool]]) -> pa.Field:
 def _cast(column: pa.ChunkedArray, target: pa.DataType) -> pa.ChunkedArray:
     if pa.types.is_timestamp(target) and pa.types.is_timestamp(column.type) and column.type.tz is None:
         column = column.cast(pa.timestamp(column.type.unit, tz="UTC"))
-    return column.cast(target)
+    # A start time finer than microseconds (a hand-made file's nanoseconds) is cut to them.
+    return column.cast(target, safe=not pa.types.is_timestamp(target))
 
 
 def _json_text(values: list) -> list[str | None]:

@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import os
-import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -45,6 +44,7 @@ FIGURES_DIR = "figures"
 SEGMENT_SUFFIX = ".parquet"
 FIGURES_VERSION = 2
 MAX_SEGMENTS = 8
+ATTEMPTS = 4  # scans tried while other readers merge segments, before reading the run files instead
 SORT_ORDER = [(name, "ascending") for name in ("suite", "case", "started_at")]  # a case's rows together
 ROW_GROUP_ROWS = 32_768
 FIGURES = ("median_s", "q1_s", "q3_s", *suites.all_headlines())
@@ -88,27 +88,36 @@ def read_figures(
         if named is not None:
             cases, case_regex = named if cases is None else named & set(cases), None
     rows = _row_filter(machine, suites, cases, case_regex)
+    for _ in range(ATTEMPTS):
+        try:
+            table = _scan(index, rows)
+            break
+        except (OSError, pa.ArrowException):  # another reader merged segments away under this one
+            continue
+    else:  # segments kept changing under this reader: every figure from the run files, in memory
+        table = _build(index, list(index.runs["file"])) if len(index.runs) else SCHEMA.empty_table()
+        table = table if rows is None else table.filter(rows)
+    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
+    frame = frame.sort_values(["started_at", "run_id", "position"], kind="stable", ignore_index=True)
+    return frame.drop(columns="position")
+
+
+def _scan(index: RunIndex, rows: ds.Expression | None) -> pa.Table:
     parts = []
     for source in _sources(index):
         if isinstance(source, ds.Dataset):
             parts.append(source.to_table(filter=rows))
         else:
             parts.append(source if rows is None else source.filter(rows))
-    table = pa.concat_tables(parts) if parts else SCHEMA.empty_table()
-    frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
-    frame = frame.sort_values(["started_at", "run_id", "position"], kind="stable", ignore_index=True)
-    return frame.drop(columns="position")
+    return pa.concat_tables(parts) if parts else SCHEMA.empty_table()
 
 
 def _cases_matching(index: RunIndex, case_regex: str) -> set[str] | None:
-    """Every measured case name the runs index knows that ``case_regex`` matches (None: a pattern
-    Python's ``re`` does not take; the scan then filters with RE2)."""
-    try:
-        pattern = re.compile(case_regex)
-    except re.error:
-        return None
-    names = {case for pairs in index.measured.values() for _, case in pairs}
-    return {name for name in names if pattern.search(name)}
+    """Every measured case name the runs index knows that ``case_regex`` matches (RE2: linear)."""
+    from gpubench.store.read import matching
+
+    names = sorted({case for pairs in index.measured.values() for _, case in pairs})
+    return {name for name, hit in zip(names, matching(names, case_regex), strict=True) if hit}
 
 
 def _sources(index: RunIndex) -> list[ds.Dataset | pa.Table]:
@@ -177,15 +186,17 @@ def _dataset(location: Location, paths: list[str]) -> ds.Dataset:
 def _segments(location: Location) -> list[_Segment]:
     found = []
     filesystem = location.arrow_filesystem()
-    for path in location.list_files(location.join(INDEX_DIR, FIGURES_DIR), SEGMENT_SUFFIX):
+    for path in location.list_cache((INDEX_DIR, FIGURES_DIR), SEGMENT_SUFFIX):
         try:  # the footer only
             meta = pq.read_schema(path, filesystem=filesystem).metadata or {}
             if json.loads(meta.get(_META_VERSION, b"0")) != FIGURES_VERSION:
                 raise ValueError("another version's segment")
+            files = {str(file): (int(size), str(modified)) for file, size, modified in json.loads(meta[_META_FILES])}
+        except FileNotFoundError:  # another reader merged it away since the listing
+            continue
         except Exception:  # a segment this version cannot read: ignored, its rows rebuilt from the run files
             found.append(_Segment(path, {}, foreign=True))
             continue
-        files = {file: (int(size), str(modified)) for file, size, modified in json.loads(meta[_META_FILES])}
         found.append(_Segment(path, files))
     return found
 
@@ -217,8 +228,8 @@ def _as_segment_table(frame: pd.DataFrame) -> pa.Table:
             )
         elif pa.types.is_integer(field.type):
             columns[field.name] = pa.array(frame[field.name].to_numpy(), field.type)
-        else:
-            columns[field.name] = pa.array(pd.to_datetime(frame[field.name], utc=True), field.type)
+        else:  # a start time finer than the cache's microseconds is cut to them
+            columns[field.name] = pa.array(pd.to_datetime(frame[field.name], utc=True)).cast(field.type, safe=False)
     return pa.table(columns, schema=SCHEMA)
 
 
@@ -232,11 +243,12 @@ def _put(location: Location, table: pa.Table, stamps: dict[str, tuple[int, str]]
     files write the same name). ``OSError`` when the store cannot be written."""
     covered = sorted([file, size, modified] for file, (size, modified) in stamps.items())
     name = hashlib.sha256(json.dumps(covered).encode()).hexdigest()[:20] + SEGMENT_SUFFIX
-    path = location.join(INDEX_DIR, FIGURES_DIR, name)
     meta = {_META_VERSION: json.dumps(FIGURES_VERSION).encode(), _META_FILES: json.dumps(covered).encode()}
     buffer = io.BytesIO()
     pq.write_table(table.replace_schema_metadata(meta), buffer, row_group_size=ROW_GROUP_ROWS)
-    location.replace_file(path, buffer.getvalue())
+    path = location.write_cache((INDEX_DIR, FIGURES_DIR, name), buffer.getvalue())
+    if path is None:
+        raise OSError(f"{location.join(INDEX_DIR, FIGURES_DIR)}: cannot be written")
     return _Segment(path, dict(stamps))
 
 

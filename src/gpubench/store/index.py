@@ -15,7 +15,6 @@ store) works from the refreshed copy in memory. Files elsewhere (``quarantine/``
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import io
 import json
@@ -159,9 +158,11 @@ def _index_file(location: Location, name: str, stamp: FileStamp) -> tuple[dict, 
 
 
 def _load(location: Location) -> tuple[pd.DataFrame, dict[str, pa.Schema], dict[str, frozenset]]:
-    path = location.join(INDEX_DIR, INDEX_FILE)
+    data = location.read_cache(INDEX_DIR, INDEX_FILE)
+    if data is None:
+        return _empty(), {}, {}
     try:
-        table = pq.read_table(io.BytesIO(location.read_bytes(path)))
+        table = pq.read_table(io.BytesIO(data))
         meta = table.schema.metadata or {}
         if json.loads(meta.get(b"gpubench.index_version", b"0")) != INDEX_VERSION:
             return _empty(), {}, {}
@@ -194,8 +195,7 @@ def _save(
     )
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
-    with contextlib.suppress(OSError):
-        location.replace_file(location.join(INDEX_DIR, INDEX_FILE), buffer.getvalue())
+    location.write_cache((INDEX_DIR, INDEX_FILE), buffer.getvalue())  # None: served from memory
 
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from gpubench.files.jsonfile import read_json
-from gpubench.measure.quartiles import quartile_columns
+from gpubench.measure.quartiles import SOURCE_COLUMN, quartile_columns
 from gpubench.store.column_types import mark_json_columns, typed_values
 from gpubench.store.schema import (
     CASE_COLUMNS,
@@ -32,6 +32,9 @@ from gpubench.store.schema import (
 )
 from gpubench.store.validate import DocumentError, validate_document, validate_run_frame
 from gpubench.store.write import write_run
+
+# Columns ingest writes itself besides the schema's: the quartiles' mark.
+OWN_COLUMNS = frozenset({SOURCE_COLUMN})
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,9 @@ def _frame_and_notes(data: dict[str, Any], source: str) -> tuple[pd.DataFrame, l
         "source": source,
     }
     env = _env_columns(data.get("machine_info") or {}, data.get("commit_info") or {})
-    rows = [_measured_row(bench) for bench in data["benchmarks"]]
-    rows += [_skipped_row(skip) for skip in block.get("skipped") or []]
+    taken = RESERVED | OWN_COLUMNS | set(env)  # what a param, metric or info key must not overwrite
+    rows = [_measured_row(bench, taken) for bench in data["benchmarks"]]
+    rows += [_skipped_row(skip, taken) for skip in block.get("skipped") or []]
     notes = _tell_cases_apart(rows, source or "the document")
     rows = [{**run, **row, **env} for row in rows]
     if not rows:
@@ -77,7 +81,8 @@ def _frame_and_notes(data: dict[str, Any], source: str) -> tuple[pd.DataFrame, l
     columns, as_json = _typed_columns(rows)
     frame = pd.DataFrame(columns).convert_dtypes(dtype_backend="numpy_nullable")
     frame = frame.astype({column: kind for column, kind in KNOWN_TYPES.items() if column in frame})
-    frame["started_at"] = frame["started_at"].dt.as_unit("ns")
+    # Microseconds: what every reader and cache holds (a nanosecond start time is cut, not refused).
+    frame["started_at"] = frame["started_at"].dt.floor("us").dt.as_unit("ns")
     return mark_json_columns(frame, as_json), notes
 
 
@@ -130,7 +135,7 @@ def _tell_cases_apart(rows: list[dict[str, Any]], source: str) -> list[str]:
     return notes
 
 
-def _measured_row(bench: dict[str, Any]) -> dict[str, Any]:
+def _measured_row(bench: dict[str, Any], taken: set[str]) -> dict[str, Any]:
     stats = bench["stats"]
     info = bench.get("extra_info") or {}
     ours = info.get("gpubench") if isinstance(info.get("gpubench"), dict) else None
@@ -149,16 +154,16 @@ def _measured_row(bench: dict[str, Any]) -> dict[str, Any]:
     }
     row.update({column: _number(stats.get(key)) for key, column in STAT_COLUMNS.items()})
     row.update(quartile_columns(row["samples_s"]))  # one definition whatever wrote stats (docs/SCHEMA.md)
-    row.update(_columns(params))
+    row.update(_columns(params, taken))
     if ours:
-        row.update(_columns(ours.get("metrics") or {}))
-        row.update(_columns(ours.get("info") or {}))
+        row.update(_columns(ours.get("metrics") or {}, taken))
+        row.update(_columns(ours.get("info") or {}, taken))
     else:
-        row.update(_columns({key: value for key, value in info.items() if _is_scalar(value)}))
+        row.update(_columns({key: value for key, value in info.items() if _is_scalar(value)}, taken))
     return row
 
 
-def _skipped_row(skip: dict[str, Any]) -> dict[str, Any]:
+def _skipped_row(skip: dict[str, Any], taken: set[str]) -> dict[str, Any]:
     row = {
         "suite": skip.get("suite"),
         "case": skip.get("case"),
@@ -168,7 +173,7 @@ def _skipped_row(skip: dict[str, Any]) -> dict[str, Any]:
         "status": "skipped",
         "skip_reason": skip.get("reason"),
     }
-    row.update(_columns(skip.get("params") or {}))
+    row.update(_columns(skip.get("params") or {}, taken))
     return row
 
 
@@ -179,11 +184,15 @@ def _foreign_suite(bench: dict[str, Any]) -> str:
     return Path(fullname.split("::")[0]).stem or "benchmarks"
 
 
-def _columns(values: dict[str, Any]) -> dict[str, Any]:
-    """Parameters, metrics and info as typed columns; a name we use ourselves gets ``param_``."""
+def _columns(values: dict[str, Any], taken: set[str]) -> dict[str, Any]:
+    """Parameters, metrics and info as typed columns; a name the store uses itself (``taken``:
+    its columns, the quartiles it computes, the run's environment) gets ``param_``, as often as
+    it takes to be free."""
     out = {}
     for key, value in values.items():
-        column = f"param_{key}" if key in RESERVED else str(key)
+        column = str(key)
+        while column in taken or (column != key and column in values):
+            column = f"param_{column}"
         out[column] = value  # lists, dicts and mixed types become JSON text in _typed_columns
     return out
 

@@ -9,11 +9,15 @@ must be installed (``s3fs`` for ``s3://``). See docs/SCHEMA.md, "Many nodes, one
 from __future__ import annotations
 
 import os
+import stat
+import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gpubench.files.safe import read_regular
+from gpubench.files.terminal import printable
 from gpubench.store.schema import RUNS_DIR, StoreError
 
 
@@ -75,9 +79,11 @@ class Location:
                 files[name] = FileStamp(int(info.get("size") or 0), str(stamp))
         return files
 
-    def read_bytes(self, path: str) -> bytes:
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes:
+        """A file's bytes; local: a regular file only (a FIFO or a device is refused, never
+        waited on or read without end), at most ``limit`` bytes (``OSError`` beyond)."""
         if self.is_local:
-            return Path(path).read_bytes()
+            return read_regular(path, limit)
         with self.fs.open(path, "rb") as handle:
             return handle.read()
 
@@ -90,30 +96,84 @@ class Location:
         else:
             self.fs.makedirs(path, exist_ok=True)
 
-    def replace_file(self, path: str, data: bytes) -> None:
-        """Write a cache file (the index's) whole: readers see the old file or the new one, never
-        part of one. Local: ``safe_files.write_file`` (temporary file, then a rename); an object
-        store: a PUT to a temporary key, then a move. Run files are never written so
-        (they are created exclusively: ``write.py``)."""
-        folder, name = path.rsplit("/" if not self.is_local else os.sep, 1)
-        self.makedirs(folder)
-        if self.is_local:
-            from gpubench.files.safe import write_file
+    # --- caches (index/, index/figures/, cache/): disposable, never read or written through a link
 
-            write_file(folder, name, data)
-        else:
-            temporary = f"{folder}/.{name}.{uuid.uuid4().hex}.tmp"
-            self.fs.pipe_file(temporary, data)
-            self.fs.mv(temporary, path)
+    def cache_folder(self, *parts: str) -> str | None:
+        """The path of the cache folder ``parts`` under the root if it can be used: local, every
+        part a real folder (or not there yet) and no symbolic link; None (said once) when not."""
+        if not self.is_local:
+            return self.join(*parts)
+        folder = self.root
+        for part in parts:
+            folder = os.path.join(folder, part)
+            try:
+                info = os.lstat(folder)
+            except FileNotFoundError:
+                return os.path.join(self.root, *parts)
+            except OSError as error:
+                return _refused(folder, f"cannot be read ({error.strerror})")
+            if stat.S_ISLNK(info.st_mode):
+                return _refused(folder, "is a symbolic link")
+            if not stat.S_ISDIR(info.st_mode):
+                return _refused(folder, "is not a folder")
+        return folder
 
-    def list_files(self, folder: str, suffix: str) -> list[str]:
-        """The paths of the files in ``folder`` whose name ends with ``suffix`` (not hidden), sorted."""
+    def read_cache(self, *parts: str) -> bytes | None:
+        """A cache file's bytes, or None: missing, a link, not a regular file, or unreadable."""
+        folder = self.cache_folder(*parts[:-1])
+        if folder is None:
+            return None
+        path = self.join(*parts) if not self.is_local else os.path.join(folder, parts[-1])
+        try:
+            return self.read_bytes(path, CACHE_LIMIT) if not self.is_local else read_regular(path, CACHE_LIMIT)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            _refused(path, f"is not a readable cache file ({_reason(error)})")
+            return None
+
+    def write_cache(self, parts: tuple[str, ...], data: bytes) -> str | None:
+        """Write the cache file ``parts`` whole (readers see the old file or the new one): its
+        path, or None when the store cannot take it (read-only, a link or a file in the way):
+        the reader then serves from memory. Local: ``files.safe`` (folders made without following
+        a link, a temporary file renamed into place); an object store: a PUT to a temporary key,
+        then a move. Run files are never written so (they are created exclusively: ``write.py``)."""
+        if not self.is_local:
+            folder = self.join(*parts[:-1])
+            path = self.join(*parts)
+            try:
+                self.fs.makedirs(folder, exist_ok=True)
+                temporary = f"{folder}/.{parts[-1]}.{uuid.uuid4().hex}.tmp"
+                self.fs.pipe_file(temporary, data)
+                self.fs.mv(temporary, path)
+            except OSError:
+                return None
+            return path
+        from gpubench.files.safe import UnsafePathError, safe_folder, write_file
+
+        if self.cache_folder(*parts[:-1]) is None:
+            return None
+        try:
+            return str(write_file(safe_folder(self.root, *parts[:-1]), parts[-1], data))
+        except UnsafePathError as error:
+            _refused(os.path.join(self.root, *parts), str(error))
+        except OSError:  # a read-only store, a full disk: served from memory
+            pass
+        return None
+
+    def list_cache(self, parts: tuple[str, ...], suffix: str) -> list[str]:
+        """The paths of the regular files in cache folder ``parts`` whose name ends with
+        ``suffix`` (not hidden), sorted; none from a folder that is a link or missing."""
+        folder = self.cache_folder(*parts)
+        if folder is None:
+            return []
         if self.is_local:
             try:
-                names = os.listdir(folder)
-            except FileNotFoundError:
+                entries = list(os.scandir(folder))
+            except OSError:
                 return []
-            return sorted(os.path.join(folder, name) for name in names if name.endswith(suffix) and name[0] != ".")
+            return sorted(entry.path for entry in entries
+                          if entry.name.endswith(suffix) and entry.name[0] != "." and _regular(entry))  # fmt: skip
         try:
             listing = self.fs.ls(folder, detail=False)
         except FileNotFoundError:
@@ -122,30 +182,66 @@ class Location:
         return sorted(f"{folder}/{name}" for name in names if name.endswith(suffix) and name[0] != ".")
 
     def remove(self, path: str) -> None:
-        """Remove a cache file; one already gone (another reader's cleanup) is no error."""
+        """Remove a cache file; one already gone (another reader's cleanup) is no error, and
+        neither is a store that cannot be written."""
         try:
             if self.is_local:
                 os.unlink(path)
             else:
                 self.fs.rm(path)
-        except FileNotFoundError:
+        except OSError:
             pass
+
+
+CACHE_LIMIT = 1 << 30  # no cache file of a sane store comes near this; a bigger one is not a cache
+_SAID: set[str] = set()
+
+
+def _refused(path: str, why: str) -> None:
+    """Say once per process that a cache is not used, and why; the read goes on from memory."""
+    if path not in _SAID:
+        _SAID.add(path)
+        message = why if why.startswith(path) else f"{path} {why}"
+        print(f"gpubench: warning: {printable(message)}; the cache is rebuilt in memory", file=sys.stderr)
+    return None
+
+
+def forget_notes() -> None:
+    """A new command says again what it does not use (``gpubench.cli`` calls this per command)."""
+    _SAID.clear()
+
+
+def _regular(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _reason(error: Exception) -> str:
+    return " ".join(str(getattr(error, "strerror", None) or error).split())[:200]
 
 
 def locate(results_dir: str | os.PathLike) -> Location:
     """A local folder (a path, or ``file://``) or the fsspec filesystem a URL names."""
     text = os.fspath(results_dir)
     if "://" not in text:
-        return Location(text)
+        return Location(local_path(text))
     if text.startswith("file://"):
-        return Location(text.removeprefix("file://"))
+        return Location(local_path(text.removeprefix("file://")))
     try:
         from fsspec.core import url_to_fs
 
         fs, root = url_to_fs(text)
     except (ImportError, ValueError) as error:
-        raise StoreError(f"{text}: cannot open this store URL ({error})") from None
+        raise StoreError(f"{text}: cannot open this store URL ({_reason(error)})") from None
     return Location(root, fs)
+
+
+def local_path(text: str | os.PathLike) -> str:
+    """A local store path as every later call sees it: ``~`` expanded, absolute. The one place a
+    store path is interpreted, so that the first call and the last name the same folder."""
+    return os.path.abspath(os.path.expanduser(os.fspath(text)))
 
 
 def _is_run_file(name: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
@@ -79,7 +80,7 @@ def read_results(
         cases = None if cases is None else set(cases)
         runs = _measuring(index, runs, cases, case_regex)
     rows = _row_filter(suites, cases, case_regex, status)
-    return read_files(index, runs, columns, rows)
+    return read_files(index, runs, columns, rows, strict=asked)
 
 
 def select_runs(index: RunIndex, run_ids: Sequence[str] | None = None) -> pd.DataFrame:
@@ -98,9 +99,18 @@ def select_runs(index: RunIndex, run_ids: Sequence[str] | None = None) -> pd.Dat
 
 
 def read_files(
-    index: RunIndex, runs: pd.DataFrame, columns: Sequence[str] | None = None, rows: ds.Expression | None = None
+    index: RunIndex,
+    runs: pd.DataFrame,
+    columns: Sequence[str] | None = None,
+    rows: ds.Expression | None = None,
+    *,
+    strict: bool = False,
 ) -> pd.DataFrame:
-    """The rows of the run files in ``runs`` (index rows) that ``rows`` keeps, as one DataFrame."""
+    """The rows of the run files in ``runs`` (index rows) that ``rows`` keeps, as one DataFrame.
+
+    A file that no longer reads (changed in place with its size and modification time kept, as
+    silent corruption is) is skipped, named on stderr; ``strict`` (runs asked for by id): an error
+    naming it instead."""
     if runs.empty:
         return _empty(columns)
     groups = {schema_id: files for schema_id, files in runs.groupby("schema_id", sort=False)["file"]}
@@ -111,9 +121,12 @@ def read_files(
     for schema_id, files in groups.items():
         own = index.schemas[schema_id]
         paths = [index.path_of(file) for file in files]
-        dataset = ds.dataset(paths, schema=own, format="parquet", filesystem=filesystem)
         here = [name for name in wanted if name in own.names]
-        table = dataset.to_table(columns=here, filter=rows)
+        try:
+            dataset = ds.dataset(paths, schema=own, format="parquet", filesystem=filesystem)
+            table = dataset.to_table(columns=here, filter=rows)
+        except (OSError, pa.ArrowException):  # one of the files no longer reads: each on its own
+            table = _file_by_file(paths, own, here, rows, filesystem, strict)
         tables.append(conform(table, schema))  # the one place where column types are unified
     table = pa.concat_tables(tables, promote_options="default")
     frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
@@ -121,6 +134,23 @@ def read_files(
     if columns is not None:  # inputs of the quartiles that the caller did not ask for
         frame = frame.drop(columns=[name for name in QUARTILE_INPUTS if name in frame and name not in columns])
     return frame.sort_values(["started_at", "run_id"], kind="stable", ignore_index=True)
+
+
+def _file_by_file(paths: list[str], schema: pa.Schema, columns: list[str], rows, filesystem, strict: bool) -> pa.Table:
+    from gpubench.files.terminal import printable
+    from gpubench.store.validate import InvalidRunFile
+
+    tables = [schema.empty_table().select(columns)]
+    for path in paths:
+        try:
+            tables.append(ds.dataset(path, schema=schema, format="parquet", filesystem=filesystem)
+                          .to_table(columns=columns, filter=rows))  # fmt: skip
+        except (OSError, pa.ArrowException) as error:
+            why = f"{path}: no longer reads ({' '.join(str(error).split())[:160]}): changed since it was indexed"
+            if strict:
+                raise InvalidRunFile(f"{why}; gpubench store check names what is wrong") from None
+            print(f"gpubench: warning: skipped {printable(why)} (gpubench store check)", file=sys.stderr)
+    return pa.concat_tables(tables)
 
 
 def list_runs(results_dir: str | os.PathLike) -> pd.DataFrame:
@@ -145,11 +175,31 @@ def latest_run_id(results_dir: str | os.PathLike) -> str:
     return str(runs["run_id"].iloc[-1])
 
 
+MAX_PATTERN = 1000  # characters of a --case pattern
+
+
 def case_pattern_regex(pattern: str) -> str:
-    """``history --case`` patterns as RE2: a substring, where ``*`` and ``?`` are wildcards."""
+    """``--case`` patterns as RE2: a substring, where ``*`` and ``?`` are wildcards (a run of
+    ``*`` is one). RE2 matches in time linear in the name, whatever the pattern; Python's ``re``
+    backtracks (``'****X'``: minutes on 8 runs), so no case name is ever matched with it:
+    ``matching`` and the scans' filters run RE2 (pyarrow's)."""
+    if len(pattern) > MAX_PATTERN:
+        raise StoreError(f"--case pattern of {len(pattern)} characters; at most {MAX_PATTERN}")
     if "*" in pattern or "?" in pattern:
+        pattern = re.sub(r"\*+", "*", pattern)
         return "(?s)" + "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
     return re.escape(pattern)
+
+
+def matching(names: Sequence[str], regex: str) -> list[bool]:
+    """Which of ``names`` ``regex`` (RE2) is found in: linear time (pyarrow's RE2, never ``re``)."""
+    if not len(names):
+        return []
+    try:
+        found = pc.match_substring_regex(pa.array([str(name) for name in names], pa.string()), regex)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+        raise StoreError(f"not a pattern RE2 can match ({' '.join(str(error).split())[:160]})") from None
+    return [bool(value) for value in found.to_pylist()]
 
 
 def _after_read(frame: pd.DataFrame) -> pd.DataFrame:
@@ -160,16 +210,13 @@ def _after_read(frame: pd.DataFrame) -> pd.DataFrame:
 
 def _measuring(index: RunIndex, runs: pd.DataFrame, cases: set[str] | None, case_regex: str | None) -> pd.DataFrame:
     """The runs that measured one of the cases asked for (by the index; no file opened)."""
-    try:
-        pattern = re.compile(case_regex) if case_regex is not None else None
-    except re.error:  # an RE2 pattern Python does not take: no preselection, the scan filters
-        return runs
     answers: dict[str, bool] = {}
+    every = sorted({case for measured_id in set(runs["measured_id"]) for _, case in index.measured[measured_id]})
+    found = set(every) if case_regex is None else {name for name, hit in zip(every, matching(every, case_regex),
+                                                                                strict=True) if hit}  # fmt: skip
     for measured_id in set(runs["measured_id"]):
         names = {case for _, case in index.measured[measured_id]}
-        answers[measured_id] = any(
-            (cases is None or name in cases) and (pattern is None or pattern.search(name)) for name in names
-        )
+        answers[measured_id] = any((cases is None or name in cases) and name in found for name in names)
     return runs[runs["measured_id"].map(answers).astype(bool)]
 
 

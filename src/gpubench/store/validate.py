@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,6 +34,15 @@ REQUIRED_COLUMNS = ("schema_version", "run_id", "started_at", "suite", "case", "
 STATUSES = frozenset({"ok", "skipped"})
 EARLIEST = pd.Timestamp("1970-01-01", tz="UTC")
 LATEST = pd.Timestamp.max.tz_localize("UTC")
+# Times in seconds a reader can divide, invert and exponentiate without overflow: a picosecond to
+# about four months (no benchmark sample is outside; 1e308 s makes compare's statistics overflow).
+MIN_TIME_S, MAX_TIME_S = 1e-12, 1e7
+# Headline rates (GB/s, TFLOP/s): positive and at most this; other metrics: finite, at most this in size.
+MAX_RATE = 1e15
+MAX_METRIC = 1e18
+# Columns every reader takes as text: the machine key and the setup; a number there renames machines.
+TEXT_COLUMNS = frozenset({"hostname", "gpu_name", "platform", "cpu_model", "torch_version", "python_version"})
+_ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?(Z|[+-]\d{2}(:?\d{2})?)?", re.ASCII)
 
 
 class DocumentError(StoreError):
@@ -54,6 +64,7 @@ def validate_document(data: Any, source: str | os.PathLike) -> None:
     """Refuse (``DocumentError``) a pytest-benchmark document any part of which the store cannot hold."""
     check = _Checker(str(source))
     root = check.mapping(data, "the document", required=True)
+    check.encodable(root)
     if not isinstance(root.get("benchmarks"), list):
         check.fail("benchmarks", "not pytest-benchmark output (no 'benchmarks' list)")
     check.timestamp(root.get("datetime"), "datetime")
@@ -62,7 +73,7 @@ def validate_document(data: Any, source: str | os.PathLike) -> None:
         check.text(machine.get(key), f"machine_info.{key}")
     check.text(check.mapping(machine.get("cpu"), "machine_info.cpu").get("brand_raw"), "machine_info.cpu.brand_raw")
     env = check.mapping(machine.get("gpubench"), "machine_info.gpubench")
-    check.column_values(env, "machine_info.gpubench")
+    check.column_values(env, "machine_info.gpubench", environment=True)
     check.text(check.mapping(root.get("commit_info"), "commit_info").get("id"), "commit_info.id")
     block = check.mapping(root.get("gpubench"), "gpubench")
     if block.get("run_id") is not None:
@@ -101,8 +112,10 @@ class _Checker:
     def text(self, value: Any, field: str, required: bool = False) -> None:
         if value is None and not required:
             return
-        if not isinstance(value, str) or (required and not value.strip()):
-            self.fail(field, f"expected a non-empty text, got {_kind(value)}")
+        if not isinstance(value, str):
+            self.fail(field, f"expected {'a non-empty' if required else 'a'} text, got {_kind(value)}")
+        if required and not value.strip():
+            self.fail(field, f"expected a non-empty text, got {'an empty text' if not value else 'only spaces'}")
 
     def integer(self, value: Any, field: str, minimum: int) -> None:
         if value is None:
@@ -113,10 +126,13 @@ class _Checker:
     def time(self, value: Any, field: str, positive: bool) -> None:
         if value is None:
             return
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if not number or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        number = _finite(value)
+        low = MIN_TIME_S if positive else 0.0
+        if number is None or not ((number == 0.0 and not positive) or low <= number <= MAX_TIME_S):
             bound = "a positive" if positive else "a non-negative"
-            self.fail(field, f"expected {bound} finite time in seconds, got {_short(value)}")
+            self.fail(
+                field, f"expected {bound} time in seconds from {MIN_TIME_S:g} to {MAX_TIME_S:g}, got {_short(value)}"
+            )
 
     def timestamp(self, value: Any, field: str) -> None:
         if value is None or value == "":
@@ -133,9 +149,36 @@ class _Checker:
         except StoreError as error:
             self.fail(field, str(error))
 
-    def column_values(self, values: Mapping[str, Any], field: str) -> None:
-        """Values that become columns: whole numbers must fit in 64 bits; known columns keep their type."""
+    def encodable(self, root: Any) -> None:
+        """Every text of the document (keys too) is UTF-8 text: a lone surrogate (``"\\ud800"``,
+        which JSON allows and no file can hold) is refused, naming where it is."""
+        stack: list[tuple[Any, str]] = [(root, "")]
+        while stack:
+            value, where = stack.pop()
+            if isinstance(value, str):
+                if not _utf8(value):
+                    self.fail(where or "the document", f"text {_short(value)} is not valid UTF-8 (a lone surrogate)")
+            elif isinstance(value, dict):
+                for key, item in value.items():
+                    name = f"{where}.{key}" if where else str(key)
+                    if isinstance(key, str) and not _utf8(key):
+                        self.fail(where or "the document", f"key {_short(key)} is not valid UTF-8 (a lone surrogate)")
+                    stack.append((item, name))
+            elif isinstance(value, list):
+                stack.extend((item, f"{where}[{index}]") for index, item in enumerate(value))
+
+    def column_values(self, values: Mapping[str, Any], field: str, environment: bool = False) -> None:
+        """Values that become columns: whole numbers must fit in 64 bits; known columns keep their
+        type; a headline rate is a positive finite number (``MAX_RATE`` at most); the run's
+        ``environment`` keeps its texts texts (a number as host name would rename machines)."""
         for key, value in values.items():
+            if value is not None and key in _headlines():
+                number = _finite(value)
+                if number is None or not 0 < number <= MAX_RATE:
+                    self.fail(f"{field}.{key}", f"expected a positive rate up to {MAX_RATE:g}, got {_short(value)}")
+            textual = (environment and key in TEXT_COLUMNS) or KNOWN_TYPES.get(key) == "string"
+            if value is not None and textual and not isinstance(value, str):
+                self.fail(f"{field}.{key}", f"expected a text, got {_kind(value)}")
             if isinstance(value, int) and not isinstance(value, bool) and not -INT64 <= value < INT64:
                 self.fail(f"{field}.{key}", f"whole number {_short(value)} does not fit in 64 bits")
             if (
@@ -189,10 +232,19 @@ class _Checker:
         self.integer(block.get("ops_per_sample"), f"{where}.ops_per_sample", minimum=1)
         for key in ("params", "metrics", "info"):
             self.column_values(self.mapping(block.get(key), f"{where}.{key}"), f"{where}.{key}")
+        for key, value in self.mapping(block.get("metrics"), f"{where}.metrics").items():
+            number = _finite(value)
+            if value is not None and (number is None or abs(number) > MAX_METRIC):
+                self.fail(
+                    f"{where}.metrics.{key}", f"expected a finite number up to {MAX_METRIC:g}, got {_short(value)}"
+                )
 
 
 def timestamp_problem(value: Any) -> str | None:
-    """Why ``value`` is no usable UTC time for the store (None when it is one)."""
+    """Why ``value`` is no usable UTC time for the store (None when it is one): ISO 8601 only
+    (``"now"`` and ``"today"`` parse, and mean a different time at every read)."""
+    if not isinstance(value, str) or not _ISO_8601.fullmatch(value.strip()):
+        return f"expected an ISO 8601 date and time (2026-11-27T00:30:00Z), got {_short(value)}"
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError, OverflowError):
@@ -233,13 +285,17 @@ def validate_run_frame(frame: pd.DataFrame, path: str | os.PathLike) -> pd.DataF
         fail(missing[0], "column missing: not a gpubench run file")
     if frame.empty:
         fail("rows", "the file holds no row")
-    versions = pd.to_numeric(frame["schema_version"], errors="coerce")
+    versions = pd.to_numeric(frame["schema_version"], errors="coerce").astype(float)
     if versions.isna().any():
         fail("schema_version", "not a number")
+    if not (np.isfinite(versions) & (versions >= 1) & (versions == np.floor(versions))).all():
+        fail("schema_version", f"not a schema version (a whole number from 1), got {float(versions.iloc[0])!r}")
     if versions.max() > SCHEMA_VERSION:
         raise NewerSchemaError(
             f"{name}: schema version {int(versions.max())} is newer than this gpubench ({SCHEMA_VERSION}); upgrade"
         )
+    if not all(isinstance(value, str) for value in frame["run_id"]):
+        fail("run_id", "not a text column")
     run_ids = frame["run_id"].dropna().astype(str).unique()
     if len(run_ids) != 1 or frame["run_id"].isna().any():
         fail("run_id", f"one run id per file expected, got {len(run_ids)}")
@@ -261,12 +317,22 @@ def validate_run_frame(frame: pd.DataFrame, path: str | os.PathLike) -> pd.DataF
     for column in [*STAT_COLUMNS.values(), *(key for key, kind in KNOWN_TYPES.items() if kind == "Int64")]:
         if column in frame and not frame[column].isna().all() and not _numeric(frame[column]):
             fail(column, "not a number column")
+    for column in sorted(TEXT_COLUMNS & set(frame.columns)):
+        if not all(isinstance(value, str) for value in frame[column].dropna()):
+            fail(column, "not a text column: every reader takes it as text")
+    for column in sorted(_headlines() & set(frame.columns)):
+        values = frame[column]
+        if values.isna().all():
+            continue
+        rates = pd.to_numeric(values, errors="coerce").astype(float) if _numeric(values) else None
+        if rates is None or not ((rates.isna() & values.isna()) | ((rates > 0) & (rates <= MAX_RATE))).all():
+            fail(column, f"not a rate: every value a positive number up to {MAX_RATE:g}")
     ok = frame["status"] == "ok"
     if ok.any():
         if "median_s" not in frame:
             fail("median_s", "column missing for measured cases")
         medians = pd.to_numeric(frame.loc[ok, "median_s"], errors="coerce").astype(float)
-        bad = ~(np.isfinite(medians) & (medians > 0))
+        bad = ~(np.isfinite(medians) & (medians >= MIN_TIME_S) & (medians <= MAX_TIME_S))
         if bad.any():
             fail("median_s", f"case {frame.loc[bad[bad].index[0], 'case']!r}: not a positive finite time")
         for low, high in (("q1_s", "median_s"), ("median_s", "q3_s")):
@@ -300,8 +366,33 @@ def _started_at(values: pd.Series, fail) -> pd.Series:
     return values.dt.tz_convert("UTC").dt.as_unit("ns")
 
 
+def _finite(value: Any) -> float | None:
+    """``value`` as a finite float, or None: not a number, a boolean, infinite, or too big for a float."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # a 400-digit integer
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _headlines() -> frozenset[str]:
+    from gpubench import suites
+
+    return frozenset(suites.all_headlines()) - {"median_s"}
+
+
 def _is_time(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return _finite(value) is not None
 
 
 def _numeric(values: pd.Series) -> bool:
@@ -317,8 +408,8 @@ def _samples_problem(samples: Any) -> str | None:
         values = np.asarray(samples, dtype=float)
     except (TypeError, ValueError):
         return "samples that are not numbers"
-    if values.size and not (np.isfinite(values) & (values > 0)).all():
-        return "samples that are not positive finite times"
+    if values.size and not (np.isfinite(values) & (values >= MIN_TIME_S) & (values <= MAX_TIME_S)).all():
+        return f"samples that are not times from {MIN_TIME_S:g} to {MAX_TIME_S:g} s"
     return None
 
 

@@ -50,12 +50,26 @@ def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path | str
         raise already_stored(run_id, results_dir)
     temporary = create_temporary(runs, f".{run_id}.")
     try:
-        frame.to_parquet(temporary, index=False)
+        _write_whole(frame, temporary)
         _publish(temporary, target, run_id, results_dir)
     finally:
         if os.path.lexists(temporary):
             os.unlink(temporary)
     return target
+
+
+def _write_whole(frame: pd.DataFrame, temporary: Path) -> None:
+    """The rows into the temporary file this writer created, through its own handle (no library
+    reinterprets the path: a ``~`` is never expanded twice), then read back: only a complete
+    file is published."""
+    import pyarrow.parquet as pq
+
+    with open(temporary, "wb") as handle:
+        frame.to_parquet(handle, index=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if pq.read_metadata(temporary).num_rows != len(frame):
+        raise StoreError(f"{temporary}: the run file did not read back whole; nothing published")
 
 
 def already_stored(run_id: str, results_dir: str | os.PathLike) -> StoreError:

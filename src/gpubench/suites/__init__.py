@@ -27,6 +27,24 @@ class Column:
 
 
 @dataclass(frozen=True)
+class GpuCheckStep:
+    """One step of scripts/gpu-check.sh: one process that stores what it measured before it ends.
+
+    ``command`` is the argument list, with ``{python}``, ``{store}`` and ``{ranks}`` filled in when
+    the check runs; ``limit_s`` its time limit; ``estimate_s`` what it is expected to take on one
+    H200 (an estimate until a GPU run measures it: docs/gpu-check.md); ``phase`` orders the steps
+    (``verify`` before the GPU unit tests, ``measure`` after them).
+    """
+
+    label: str
+    command: tuple[str, ...]
+    limit_s: int
+    estimate_s: int
+    phase: str = "measure"
+    tail: int = 6
+
+
+@dataclass(frozen=True)
 class Suite:
     """What gpubench knows of a suite. References are ``"package.module:attribute"`` strings.
 
@@ -40,7 +58,11 @@ class Suite:
     suite's ``gpubench verify`` checks, ``(check name, "module:pairs")`` each, whose ``pairs()``
     time its headline cases by gpubench's method and by a plain reference. ``judged`` False keeps a
     suite's rows out of the nightly's verdicts and out of "the latest run" that commands pick
-    (``gpubench verify``'s rows).
+    (``gpubench verify``'s rows). ``renamed`` pairs (old column, new column): rows stored under the
+    old name are read under the new one (``current_names``). ``gpu_check`` are the steps
+    scripts/gpu-check.sh runs for the suite (``GpuCheckStep``, gpubench.suites.gpu_check) and
+    ``must_show`` the ``"module:lines"`` that reads its rows back for the check's summary,
+    ``(frame) -> [line]``.
     """
 
     name: str
@@ -53,6 +75,9 @@ class Suite:
     verify: tuple[tuple[str, str], ...] = ()
     plot_columns: tuple[str, ...] = ()
     judged: bool = True
+    renamed: tuple[tuple[str, str], ...] = ()
+    gpu_check: tuple[GpuCheckStep, ...] = ()
+    must_show: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def case_module(self) -> Any:
@@ -71,6 +96,20 @@ class Suite:
 
     def doctor(self) -> Callable[..., Any] | None:
         return resolve(self.doctor_rules) if self.doctor_rules else None
+
+
+def current_names(frame: Any) -> Any:
+    """``frame`` with each suite's renamed columns read under their new names (old rows kept readable)."""
+    for suite in SUITES.values():
+        for old, new in suite.renamed:
+            if old not in frame:
+                continue
+            frame = frame.copy()
+            rows = frame["suite"] == suite.name if "suite" in frame else slice(None)
+            current = frame.get(new)
+            filled = frame.loc[rows, old] if current is None else current[rows].fillna(frame.loc[rows, old])
+            frame.loc[rows, new] = filled
+    return frame
 
 
 def resolve(reference: str) -> Any:

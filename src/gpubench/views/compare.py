@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # compare needs pandas; the CLI reads FORMATS without it
     from gpubench.analysis.compare import CaseComparison, Comparison
 
 FORMATS = ("table", "markdown", "json")
+MAX_ROWS = 1000  # cases a table shows; JSON lists every one
+MAX_UNMATCHED = 50  # one-sided cases named; the rest are counted
 HEADINGS = ("case", "baseline", "candidate", "ratio", "CI", "p", "runs", "spread", "detect", "verdict", "note")
 LEFT_ALIGNED = {0, HEADINGS.index("verdict"), HEADINGS.index("note")}  # words; the figures align right
 
@@ -28,14 +30,28 @@ def render(comparison: Comparison, fmt: str = "table") -> str:
     markdown = fmt == "markdown"
     lines = header(comparison, markdown)
     lines = [markdown_text.inline(line) for line in lines] if markdown else lines
-    rows = [case_cells(case) for case in comparison.cases]
+    shown = shown_cases(comparison.cases)
+    rows = [case_cells(case) for case in shown]
     headings = list(HEADINGS)
     headings[4] = f"{confidence_label(comparison)} CI"
     table = text_table.markdown(headings, rows) if markdown else text_table.aligned(headings, rows, LEFT_ALIGNED)
     lines += ["", *table]
     end = footer(comparison, markdown)
+    if len(shown) < len(comparison.cases):
+        hidden = len(comparison.cases) - len(shown)
+        end.insert(0, f"{'- ' if markdown else '# '}{hidden} case(s) judged same not shown "
+                      f"(the table shows at most {MAX_ROWS}; --format json lists every case)")  # fmt: skip
     lines += ["", *([markdown_text.inline(line) for line in end] if markdown else end)]
-    return "\n".join(lines)
+    return "\n".join(lines) if markdown else text_table.lines_of(lines)
+
+
+def shown_cases(cases: list[CaseComparison]) -> list[CaseComparison]:
+    """Every case, or at most ``MAX_ROWS``: those judged other than same first, in their order."""
+    if len(cases) <= MAX_ROWS:
+        return list(cases)
+    keep = {id(case) for case in cases if case.verdict != "same"}
+    keep |= {id(case) for case in [case for case in cases if id(case) not in keep][: max(MAX_ROWS - len(keep), 0)]}
+    return [case for case in cases if id(case) in keep][:MAX_ROWS]
 
 
 def header(comparison: Comparison, markdown: bool = False) -> list[str]:
@@ -73,8 +89,11 @@ def footer(comparison: Comparison, markdown: bool = False) -> list[str]:
     mark = "- " if markdown else "# "
     lines = []
     for where in ("baseline only", "candidate only"):
-        for item in (u for u in comparison.unmatched if u.where == where):
+        items = [u for u in comparison.unmatched if u.where == where]
+        for item in items[:MAX_UNMATCHED]:
             lines.append(f"{mark}{where}: {item.case} ({item.reason})")
+        if len(items) > MAX_UNMATCHED:
+            lines.append(f"{mark}{where}: {len(items) - MAX_UNMATCHED} more case(s) (--format json lists them)")
     neither = Counter(u.reason for u in comparison.unmatched if u.where == "measured on neither side")
     lines += [f"{mark}measured on neither side: {count} case(s): {reason}" for reason, count in neither.items()]
     counts = comparison.counts()

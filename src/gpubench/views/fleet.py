@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from gpubench.analysis.fleet import Fleet
 
 OUTLIER_HEADINGS = ("machine", "case", "figure", "peers' median", "ratio", "peers")
+MAX_ROWS = 1000  # outliers a table lists; JSON lists every one
 MACHINE_HEADINGS = ("machine", "cases", "slower", "faster", "median time ratio")
 
 
@@ -30,8 +31,10 @@ def table(fleet: Fleet) -> str:
         if standings:
             lines.append(f"# {title}")
             rows = [[s.machine, s.case, format_value(s.metric, s.value), format_value(s.metric, s.peers_median),
-                     f"x{s.ratio:.3f}", str(s.peers)] for s in standings]  # fmt: skip
+                     f"x{s.ratio:.3f}", str(s.peers)] for s in standings[:MAX_ROWS]]  # fmt: skip
             lines += text_table.aligned(OUTLIER_HEADINGS, rows, left={0, 1})
+            if len(standings) > MAX_ROWS:
+                lines.append(f"# {len(standings) - MAX_ROWS} more (--format json lists every one)")
     machines = fleet.machines()
     if len(machines):
         lines.append("# machines (time ratio: above 1 is slower than the peers)")
@@ -45,7 +48,7 @@ def table(fleet: Fleet) -> str:
             lines.append(f"  {spread.gpu_name}: {spread.key}: {values}")
     if not fleet.outliers:
         lines.append("no outlier: every judged machine is within the rule of its peers")
-    return "\n".join(lines)
+    return text_table.lines_of(lines)
 
 
 def to_json(fleet: Fleet, plots: list[str] | None = None) -> str:

@@ -14,6 +14,7 @@ from gpubench.suites import UNITS
 from gpubench.views import text_table
 
 SUMMARY_HEADINGS = ("case", "runs", "first", "last", "min", "max", "max/min", "last vs median")
+MAX_CASES = 1000  # cases a machine's table shows; --format json lists every one
 
 
 def summary(history: pd.DataFrame) -> str:
@@ -24,7 +25,10 @@ def summary(history: pd.DataFrame) -> str:
     for machine, rows in history.groupby("machine", sort=False):
         lines.append(f"# {machine}")
         cells = []
-        for (_, case), group in rows.groupby(["suite", "case"], sort=False):
+        groups = rows.groupby(["suite", "case"], sort=False)
+        for number, ((_, case), group) in enumerate(groups):
+            if number == MAX_CASES:
+                break
             values = group["value"]
             metric = group["metric"].iloc[-1]
             unit = unit_of(metric)
@@ -42,8 +46,12 @@ def summary(history: pd.DataFrame) -> str:
                 ]
             )
         lines += text_table.aligned(SUMMARY_HEADINGS, cells, left={0})
+        if groups.ngroups > MAX_CASES:
+            lines.append(
+                f"# {groups.ngroups - MAX_CASES} more case(s) not shown (--case narrows; --format json lists all)"
+            )
         lines.append("")
-    return "\n".join(lines).rstrip()
+    return text_table.lines_of(lines).rstrip()
 
 
 def unit_of(metric: str) -> str:

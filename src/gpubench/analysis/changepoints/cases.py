@@ -102,14 +102,24 @@ def change_points(
         run_marks = [marks.get((run, key[1])) for run in run_ids]
         cache_key = case_key(run_ids, run_marks, settings)
         cached = cache.get(machine, f"{key[0]}::{key[1]}", cache_key)
-        if cached is None:
+        points = _decoded(cached, cache, machine) if cached is not None else None
+        if points is None:
             points = _case_change_points(machine, key, runs.reset_index(drop=True), run_marks, min_effect, alpha)
             cache.put(machine, f"{key[0]}::{key[1]}", cache_key, [point.as_dict() for point in points])
-        else:
-            points = [ChangePoint.from_dict(data) for data in cached]
         found += points
     cache.save()
     return found
+
+
+def _decoded(cached: object, cache: Cache, machine: str) -> list[ChangePoint] | None:
+    """The cached change points, or None (said once) when the entry is not what this version wrote."""
+    try:
+        if not isinstance(cached, list):
+            raise TypeError("not a list")
+        return [ChangePoint.from_dict(data) for data in cached]
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        cache.damaged(machine, error)
+        return None
 
 
 def _case_change_points(machine, key, runs, run_marks, min_effect, alpha) -> list[ChangePoint]:

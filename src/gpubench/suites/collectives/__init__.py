@@ -8,7 +8,7 @@ a suite of its own, named after it; AllReduce keeps its historical name ``allred
 history and baselines continue. This file imports nothing heavy.
 """
 
-from gpubench.suites import Column, Suite
+from gpubench.suites import Column, GpuCheckStep, Suite
 
 COLUMNS = (
     Column("backend", "backend"),
@@ -37,6 +37,40 @@ _TITLES = {
 }
 
 
+_GPUBENCH = ("{python}", "-m", "gpubench")
+_CHECK_SIZES = "8,1M,64M"
+# gpu-check: AllReduce's quick profile without 256 MiB (Gloo on CPU tensors, then the CUDA ones: NCCL,
+# or its reason to skip, and Gloo on CUDA tensors), then under torchrun; every other collective at
+# three sizes in one launch of its own. At least 2 ranks (one rank measures nothing).
+_ALLREDUCE_RUN = (*_GPUBENCH, "run", "--profile", "quick", "--suite", "allreduce", "--results", "{store}", "--")
+_RANKS = "--gpubench-world-size={ranks}"
+_TORCHRUN = ("{python}", "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "{ranks}")
+_ALLREDUCE_STEPS = (
+    GpuCheckStep("allreduce-cpu", (*_ALLREDUCE_RUN, _RANKS, "-k", "cpu and not 268435456"), 20, 12),
+    GpuCheckStep("allreduce-cuda", (*_ALLREDUCE_RUN, _RANKS, "-k", "cuda and not 268435456"), 20, 12),
+    GpuCheckStep(
+        "allreduce-torchrun",
+        (*_TORCHRUN, "-m", "gpubench.allreduce", "--sizes", _CHECK_SIZES, "--results", "{store}"),
+        15,
+        8,
+    ),
+)
+
+
+# The other five collectives: one step, one `gpubench allreduce` that launches each collective's
+# ranks apart and stores its run as soon as they finish (a stopped step keeps the finished ones),
+# paying the command's start-up once.
+_OTHERS = ",".join(name for name in _TITLES if name != "all_reduce")
+_OTHERS_COMMAND = (*_GPUBENCH, "allreduce", "--collectives", _OTHERS, "--world-size", "{ranks}", "--sizes")
+_OTHERS_STEP = GpuCheckStep(
+    "collectives", (*_OTHERS_COMMAND, _CHECK_SIZES, "--samples", "5", "--results", "{store}"), 55, 38
+)
+
+
+def _check_steps(collective: str) -> tuple[GpuCheckStep, ...]:
+    return (*_ALLREDUCE_STEPS, _OTHERS_STEP) if collective == "all_reduce" else ()
+
+
 def _suite(
     collective: str, name: str, doctor_rules: str | None = None, verify: tuple[tuple[str, str], ...] = ()
 ) -> Suite:
@@ -50,6 +84,8 @@ def _suite(
         plot_columns=("backend", "device", "world_size", "nodes", "dtype", "bytes", "busbw_gbps"),
         doctor_rules=doctor_rules,
         verify=verify,
+        gpu_check=_check_steps(collective),
+        must_show="gpubench.suites.collectives.must_show:lines",
         extra={"collective": collective},
     )
 

@@ -1,23 +1,29 @@
 """A collective's cases: NCCL on CUDA tensors, Gloo on CPU tensors, Gloo on CUDA tensors.
 
 One case is one (collective, backend, device, world size, dtype, size, placement). The ranks of a
-(collective, backend, device, world size) run the whole size sweep once, as worker processes
+(collective, backend, device, world size) run the size sweep once, as worker processes
 (gpubench.suites.collectives.launch); the sweep is cached for the session and each case reports
-its size from it. Under torchrun the same sweep runs on the launched ranks and ends in the same
-rows (gpubench.suites.collectives.collect, gpubench.pipeline).
+its size from it. A pytest session that selected only some cases (``-k "not 268435456"``) passes
+them to ``select`` first, so the sweep measures those sizes, dtypes and placements only. Under
+torchrun the same sweep runs on the launched ranks and ends in the same rows
+(gpubench.suites.collectives.collect, gpubench.pipeline).
 
 Figures (nccl-tests' definitions, docs/collectives.md): ``median_s`` is seconds per collective,
 the median over timed loops of the slowest rank's loop time / iterations; ``algbw_gbps = bytes /
 median_s / 1e9`` with ``bytes`` the whole array; ``busbw_gbps = algbw_gbps x`` the collective's
 factor; the ``*_mean_rank_*`` figures are the same from the ranks' mean loop time (nccl-tests'
 default); ``latency_*_us`` are percentiles of the per-loop times; ``wrong`` counts elements the
-untimed check found wrong, summed over ranks (nccl-tests' ``#wrong``).
+untimed check found wrong, summed over ranks (nccl-tests' ``#wrong``). Where a backend runs
+another algorithm than the collective's own (Gloo's reduce_scatter), ``algorithm`` and ``note``
+say so; Gloo rows carry no link columns (links.py).
 """
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 
@@ -119,6 +125,36 @@ def configs(name: str, profile: str, world_sizes: tuple[int, ...] | None = None)
 
 
 _OUTCOMES: dict[Sweep, SweepOutcome | Exception] = {}
+_SELECTED: dict[Sweep, Sweep] = {}
+
+
+def select(selected: Iterable[CollectiveConfig]) -> None:
+    """Narrow each sweep to what was selected: its sizes, dtypes and placements among the configs.
+
+    The sweep then runs every combination of those (a superset when, say, one size was selected
+    for one dtype only); sweeps none of whose cases were selected are left as they are.
+    """
+    chosen: dict[Sweep, tuple[dict, dict, dict]] = {}
+    for config in selected:
+        sizes, dtypes, placements = chosen.setdefault(config.sweep, ({}, {}, {}))
+        sizes[config.nbytes] = dtypes[config.dtype] = placements[config.in_place] = None
+    for sweep, (sizes, dtypes, placements) in chosen.items():
+        every_placement = sweep.placements or collective(sweep.collective).PLACEMENTS
+        _SELECTED[sweep] = replace(
+            sweep,
+            sizes=tuple(size for size in sweep.sizes if size in sizes),
+            dtypes=tuple(dtype for dtype in sweep.dtypes if dtype in dtypes),
+            placements=tuple(placement for placement in every_placement if placement in placements),
+        )
+
+
+def select_items(items: Iterable[Any]) -> None:
+    """``select`` the configs of a pytest session's items (``session.items``: what -k left)."""
+    select(
+        config
+        for item in items
+        if isinstance(config := getattr(getattr(item, "callspec", None), "params", {}).get("config"), CollectiveConfig)
+    )
 
 
 def measure(config: CollectiveConfig, *, fresh: bool = False) -> CaseResult:
@@ -138,7 +174,7 @@ def sweep_outcome(sweep: Sweep) -> SweepOutcome:
     """The sweep's outcome, run on first use; a failed run fails every case of it, without rerunning."""
     if sweep not in _OUTCOMES:
         try:
-            _OUTCOMES[sweep] = _run(sweep)
+            _OUTCOMES[sweep] = _run(_SELECTED.get(sweep, sweep))
         except Exception as error:
             _OUTCOMES[sweep] = error
     outcome = _OUTCOMES[sweep]
@@ -190,6 +226,9 @@ def case_result(outcome: SweepOutcome, dtype: str, nbytes: int, in_place: bool, 
     }
     if module.ROOT is not None:
         info["root"] = module.ROOT
+    fallback = getattr(module, "GLOO_FALLBACK", None) if sweep.backend == "gloo" else None
+    if fallback:  # the backend runs another algorithm than the collective's own: say so in the row
+        info["algorithm"], info["note"] = fallback
     if outcome.link_peak_gbps:
         metrics["link_peak_gbps"] = outcome.link_peak_gbps
         metrics["busbw_pct_of_link"] = 100.0 * metrics["busbw_gbps"] / outcome.link_peak_gbps

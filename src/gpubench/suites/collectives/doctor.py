@@ -1,11 +1,13 @@
 """The collectives' doctor rules: stored AllReduce bus bandwidth against the link it ran on.
 
 AllReduce (suite ``allreduce``, columns ``backend``, ``busbw_gbps``, ``world_size``): the best
-busbw of 16 MiB or more per backend and world size against the link peak where one is known: a
+busbw of 16 MiB or more per backend, tensor device and world size (Gloo on CPU tensors and Gloo on
+CUDA tensors are different paths, each its own finding; rows stored without a device are one
+group) against the link peak where one is known: a
 ``link_peak_gbps`` column when the run recorded one, else, for NCCL, one PCIe link of the GPU
-(the floor: P2P or NVLink only add to it). Under 50% is far below. Gloo is staged through host
-memory: no physical peak is known for it, whatever link the run recorded, so it is reported, not
-judged.
+(the floor: P2P or NVLink only add to it). Under 50% is far below. Gloo runs over TCP loopback
+(CUDA tensors staged through host memory): no physical peak is known for it, and its rows carry
+no link (older runs' recorded link is ignored), so it is reported, not judged.
 """
 
 from __future__ import annotations
@@ -40,11 +42,13 @@ def allreduce_findings(frame: pd.DataFrame, run: str) -> list[Finding]:
     if by_size is not None and (by_size >= LARGE_BYTES).any():
         rows = rows[by_size >= LARGE_BYTES]
     findings = []
-    for (backend, world_size), group in rows.groupby(["backend", "world_size"], sort=True):
+    rows = rows.assign(device=rows["device"].fillna("") if "device" in rows else "")
+    for (backend, device, world_size), group in rows.groupby(["backend", "device", "world_size"], sort=True):
         best = group.loc[number(group, "busbw_gbps").idxmax()]
         value = float(best["busbw_gbps"])
         size = size_text(best.get(SIZE_COLUMNS[0])) if SIZE_COLUMNS[0] in best else "largest size"
-        what = f"allreduce {backend} x{int(world_size)} busbw reaches at best {value:.1f} GB/s ({size})"
+        on = f" on {device} tensors" if device else ""
+        what = f"allreduce {backend}{on} x{int(world_size)} busbw reaches at best {value:.1f} GB/s ({size})"
         peak, peak_name = _allreduce_peak(best, str(backend))
         if peak is None:
             findings.append(
@@ -75,7 +79,7 @@ def allreduce_findings(frame: pd.DataFrame, run: str) -> list[Finding]:
 
 def _allreduce_peak(row: pd.Series, backend: str) -> tuple[float | None, str]:
     """The peak busbw is judged against and its name, or None and why there is none."""
-    if backend != "nccl":  # before any recorded peak: Gloo on CUDA records the PCIe link it stages through
+    if backend != "nccl":  # runs stored before Gloo's link columns were dropped may still carry a PCIe peak
         return None, f"no physical peak is known for {backend} (staged through host memory)"
     recorded = row.get("link_peak_gbps")
     if known(recorded) and float(recorded) > 0:

@@ -30,7 +30,7 @@ from gpubench.machine.fingerprint import cuda_unavailable_reason
 from gpubench.measure import progress_events
 from gpubench.measure.devices import require_memory
 from gpubench.measure.result import CaseSkipped
-from gpubench.measure.timing import Timer
+from gpubench.measure.timing import QUEUE_SAFE_COMMANDS, Timer
 from gpubench.measure.workers import WorkerError
 from gpubench.suites.collectives import links
 from gpubench.suites.collectives.data import count_wrong, fill_for_timing
@@ -163,7 +163,7 @@ def _run_size(sweep, module: ModuleType, env, device, group, in_place: bool, whe
     if in_place not in module.PLACEMENTS:
         return _skip(skipped, f"{module.NAME} has no {_placement(in_place)} form in torch.distributed")
     if count == 0:
-        reason = f"{nbytes} B holds fewer {dtype} elements than the {n} ranks {module.NAME} splits it among"
+        reason = f"{nbytes} B gives each of the {n} ranks {module.NAME} splits it among under 16 B of {dtype}"
         return _skip(skipped, reason)
     progress.at("allocation", index, dtype, nbytes, size_index)
     buffers, reason = _allocate(sweep, module, env, device, dtype, count, in_place)
@@ -189,8 +189,7 @@ def _run_size(sweep, module: ModuleType, env, device, group, in_place: bool, whe
         one()
     _synchronize(device)
     per_op = _agreed_max([(time.perf_counter() - start) / sweep.warmup])[0]
-    wanted = math.ceil(sweep.min_sample_s / per_op) if per_op > 0 else sweep.max_iters
-    iters = max(sweep.min_iters, min(sweep.max_iters, wanted))
+    iters = loop_iters(sweep, per_op)
 
     progress.at("untimed collective", index, dtype, nbytes, size_index)
     one()
@@ -222,6 +221,23 @@ def _size_done(sweep: Sweep, module: ModuleType, done: int, dtype: str, nbytes: 
     total = len(sweep.dtypes) * len(sweep.sizes) * len(sweep.placements or module.PLACEMENTS)
     text = f"{sweep.describe()}: size {done}/{total} ({nbytes} B {dtype})"
     progress_events.emit("step", suite=module.SUITE, text=text)
+
+
+# Stream commands one NCCL collective issues through torch: an event record on the caller's stream,
+# a wait on NCCL's stream, the kernel, and the work's end event.
+NCCL_COMMANDS = 4
+
+
+def loop_iters(sweep: Sweep, per_op: float) -> int:
+    """Collectives per timed loop: enough for ``min_sample_s`` at ``per_op`` s each, within
+    ``[min_iters, max_iters]``; a loop enqueued behind the spin (NCCL) also holds at most
+    ``QUEUE_SAFE_COMMANDS`` stream commands, or the launch queue fills and the wait is timed.
+    The same ``per_op`` (agreed across ranks) gives every rank the same length."""
+    wanted = math.ceil(sweep.min_sample_s / per_op) if per_op > 0 else sweep.max_iters
+    ceiling = sweep.max_iters
+    if sweep.backend == "nccl":
+        ceiling = min(ceiling, max(sweep.min_iters, QUEUE_SAFE_COMMANDS // NCCL_COMMANDS))
+    return max(sweep.min_iters, min(ceiling, wanted))
 
 
 def combine_across_ranks(samples: list[float]) -> tuple[list[float], list[float]]:

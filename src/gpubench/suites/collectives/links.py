@@ -3,9 +3,10 @@
 busbw is comparable with one link's one-direction peak (see spec.py). NCCL inside one node uses
 NVLink when the GPU has active links: peak = active links x the version's nominal rate per
 direction (20 GB/s for NVLink 1.0, 25 for 2.0-4.0, 50 for 5.0; nvidia-smi shows slightly more
-raw, e.g. 26.56 for NVLink 4). Otherwise, and for Gloo on CUDA tensors (staged through host
-memory), the GPU's PCIe link. Gloo on CPU tensors and anything across nodes: unknown (the
-network is not something gpubench can read).
+raw, e.g. 26.56 for NVLink 4). Otherwise the GPU's PCIe link. Gloo, on CPU or CUDA tensors, has
+none: it moves data over TCP loopback (CUDA tensors staged through host memory), which bounds it
+far below any link, so a "% of link" of 2-8% would say nothing; its link columns stay empty.
+Anything across nodes: unknown (the network is not something gpubench can read).
 """
 
 from __future__ import annotations
@@ -25,13 +26,12 @@ _MAX_LINKS = 36
 
 def link_peak(sweep: Sweep, device: torch.device, nodes: int) -> tuple[str | None, float | None]:
     """(name, one-direction peak in GB/s) of the link that bounds this sweep's busbw, or Nones."""
-    if device.type != "cuda" or (sweep.backend == "nccl" and nodes > 1):
+    if device.type != "cuda" or sweep.backend != "nccl" or nodes > 1:
         return None, None
-    if sweep.backend == "nccl":
-        links, version = nvlink(device)
-        if links and version in NVLINK_VERSIONS:
-            name, per_link = NVLINK_VERSIONS[version]
-            return f"NVLink {name} x{links}", links * per_link
+    links, version = nvlink(device)
+    if links and version in NVLINK_VERSIONS:
+        name, per_link = NVLINK_VERSIONS[version]
+        return f"NVLink {name} x{links}", links * per_link
     generation, width = pcie_link(device)
     peak = pcie_theoretical_gbps(generation, width)
     return (f"PCIe Gen{generation} x{width}", peak) if peak else (None, None)

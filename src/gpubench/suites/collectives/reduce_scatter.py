@@ -3,6 +3,10 @@
 Size: the array reduced, ``sendcount = n x recvcount`` (nccl-tests' reduce_scatter_perf). busbw =
 algbw x (n-1)/n: the addition half of an all_reduce. In place, the chunk received is the rank's
 own slice of the input.
+
+Gloo has no reduce_scatter of its own: torch runs an all_reduce of the whole array and keeps this
+rank's chunk (``allreduce(inp).chunk(n)[rank]``, pytorch PR 118911), which moves twice what a
+reduce_scatter moves. Its rows say so (``GLOO_FALLBACK``, stored as ``algorithm`` and ``note``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ ROOT = None
 SPLITS = True
 PLACEMENTS = (False, True)
 # torch 2.10 renamed reduce_scatter_tensor (kept as a deprecated alias)
+GLOO_FALLBACK = (
+    "allreduce+chunk",
+    "Gloo's reduce_scatter is an all_reduce followed by a chunk (pytorch PR 118911): it moves twice a "
+    "reduce_scatter's data, so busbw with the (n-1)/n factor is half of what moved",
+)
 _REDUCE_SCATTER = getattr(dist, "reduce_scatter_single", None) or dist.reduce_scatter_tensor
 
 

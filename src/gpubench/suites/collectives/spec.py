@@ -23,6 +23,8 @@ COLLECTIVES = ("all_reduce", "all_gather", "reduce_scatter", "broadcast", "reduc
 TRANSPORTS = ("nccl:cuda", "gloo:cpu", "gloo:cuda")
 DEFAULT_TIMEOUT_S = 120.0  # per collective: far above any one collective, even 1 GiB over Gloo
 ITEMSIZE = {"float32": 4, "bfloat16": 2}
+# nccl-tests aligns each rank's share of a split array to 16 bytes (whole_count).
+SHARE_ALIGN_BYTES = 16
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 # Small enough for CI on two shared cores; 16 MiB is where the Gloo agreement check looks.
 QUICK_SIZES = (8, 1 * KIB, 64 * KIB, 1 * MIB, 16 * MIB, 64 * MIB)
@@ -45,11 +47,16 @@ def algbw_gbps(nbytes: int, seconds: float) -> float:
 def whole_count(nbytes: int, itemsize: int, world_size: int, splits: bool) -> int:
     """Elements of the whole array for a requested size, as nccl-tests rounds it.
 
-    A collective that splits the array among ranks (``splits``) needs a multiple of the rank
-    count: the count is rounded down to one, and may become 0 (too small for that many ranks).
+    A collective that splits the array among ranks (``splits``) gives each rank a share of
+    ``count // world_size`` elements rounded down to a multiple of 16 bytes, as nccl-tests'
+    all_gather.cu, reduce_scatter.cu and alltoall.cu do (``(count/nranks) & -(16/eltSize)``);
+    the count is n such shares, and may become 0 (under 16 bytes a rank).
     """
     count = nbytes // itemsize
-    return count - count % world_size if splits else count
+    if not splits:
+        return count
+    share = count // world_size
+    return (share - share % max(1, SHARE_ALIGN_BYTES // itemsize)) * world_size
 
 
 def default_dtypes(backend: str) -> tuple[str, ...]:

@@ -5,7 +5,9 @@ and layout under one flag combination, or (scenario ``dynamic``) training steps 
 sizes. This module measures a case (steady state, first call, reproducibility, a float64 check,
 the kernels that ran) and refuses to run any (shape, dtype, layout, direction) twice in one process
 (``claim_plan_keys``): PyTorch's plan cache ignores ``benchmark``, so each flag combination runs in a
-fresh worker (``worker.py``). Method and figures: docs/conv.md.
+fresh worker (``worker.py``). Method and figures: docs/conv.md. Kernels are matched to their case
+through the op that launched them (correlation id), never by GPU timestamps; the dynamic
+scenario's rate is ``dynamic_tflops``, not the steady-state ``tflops``.
 """
 
 from __future__ import annotations
@@ -333,8 +335,8 @@ def record_kernels(configs: Sequence[ConvConfig], device: torch.device) -> dict[
     One torch.profiler session for all the cases, run after every case of the worker was timed:
     CUPTI, once started, may stay active in the process and slow whatever is timed after it. Each
     case runs under its own flags (its plan is cached by now, so these are the kernels that were
-    timed) inside a ``record_function`` range that ends after a synchronise; a kernel belongs to
-    the range its start falls in.
+    timed) inside a ``record_function`` range named after it; a kernel belongs to the case whose
+    range holds the op that launched it (``kernels_by_launch``), never to a time window.
     """
     from torch.profiler import ProfilerActivity, profile, record_function
 
@@ -347,22 +349,36 @@ def record_kernels(configs: Sequence[ConvConfig], device: torch.device) -> dict[
                 one.run()
                 synchronize(device)
             del one
-    return kernels_by_range(prof.events(), [config.id for config in static])
+    return kernels_by_launch(prof.events(), [config.id for config in static])
 
 
-def kernels_by_range(events: Sequence[Any], labels: Sequence[str]) -> dict[str, list[str]]:
-    """Profiler events -> the sorted names of the CUDA kernels that started inside each labelled CPU range."""
-    cpu, cuda = torch.autograd.DeviceType.CPU, torch.autograd.DeviceType.CUDA
+def kernels_by_launch(events: Sequence[Any], labels: Sequence[str]) -> dict[str, list[str]]:
+    """Profiler events -> the sorted names of the CUDA kernels launched from inside each labelled CPU range.
+
+    torch links every kernel to the CPU op that launched it by CUPTI's correlation id (the op's
+    ``FunctionEvent.kernels``); the op belongs to the range that encloses it on the host (its
+    ``cpu_parent`` chain, host timestamps on one thread). Kineto may drop or shift a kernel's GPU
+    timestamps in a long-lived process (pytorch issues 192021, 175790): matching by correlation
+    does not read them.
+    """
+    cpu = torch.autograd.DeviceType.CPU
     wanted = set(labels)
-    ranges = {event.name: event.time_range for event in events if event.name in wanted and event.device_type == cpu}
     found: dict[str, set[str]] = {label: set() for label in labels}
     for event in events:
-        if event.device_type != cuda or event.name in wanted:  # the range's own GPU-side annotation
+        if event.device_type != cpu or getattr(event, "is_legacy", False):
             continue
-        for label, span in ranges.items():
-            if span.start <= event.time_range.start <= span.end:
-                found[label].add(event.name)
+        names = {kernel.name for kernel in getattr(event, "kernels", ()) or ()} - wanted
+        if names and (label := _enclosing_range(event, wanted)) is not None:
+            found[label] |= names
     return {label: sorted(names) for label, names in found.items()}
+
+
+def _enclosing_range(event: Any, labels: set[str]) -> str | None:
+    while event is not None:
+        if event.name in labels:
+            return event.name
+        event = getattr(event, "cpu_parent", None)
+    return None
 
 
 def kernel_info(kernels: list[str] | None, error: str | None = None) -> dict[str, Scalar]:
@@ -493,7 +509,7 @@ def _measure_dynamic(config: ConvConfig, device: torch.device, info: dict[str, S
         "first_pass_s": first_pass,
         "repeat_pass_s": total - first_pass,
         "first_call_s": seconds[0],
-        "tflops": flops / total / 1e12,
+        "dynamic_tflops": flops / total / 1e12,  # autotuning and per-step syncs included: not ``tflops``
     }
     info["batch_sequence"] = ",".join(str(batch) for batch in config.batch_sizes)
     return CaseResult(SUITE, config.params(), measurement, metrics, info)

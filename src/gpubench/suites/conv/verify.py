@@ -21,7 +21,7 @@ from gpubench.measure.devices import cpu_threads
 from gpubench.measure.workers import run_in_worker
 from gpubench.suites.conv import case as conv
 from gpubench.suites.conv.case import ConvConfig
-from gpubench.suites.conv.shapes import shape_set
+from gpubench.suites.conv.shapes import ConvShape, shape_set
 
 SUITE = "conv"
 SHAPE = "resnet50_64to64_3x3_56"
@@ -29,19 +29,21 @@ TORCH_TIMER_MIN_RUN_S = 1.0
 WORKER_TIMEOUT_S = 300.0
 
 
-def headline_config(device: str) -> ConvConfig:
+def headline_config(device: str, shape: ConvShape | None = None) -> ConvConfig:
     shapes = {shape.name: shape for shape in shape_set("quick", device)}
     threads = conv.CPU_THREADS if device == "cpu" else None
-    return ConvConfig(shapes[SHAPE], device, "float32", "nchw", "forward", conv.DEFAULT_FLAGS, threads=threads)
+    return ConvConfig(shape or shapes[SHAPE], device, "float32", "nchw", "forward", conv.DEFAULT_FLAGS, threads=threads)
 
 
-def pairs() -> list[Pair | Skip]:
+def pairs(shape: ConvShape | None = None, min_run_s: float = TORCH_TIMER_MIN_RUN_S) -> list[Pair | Skip]:
+    """The check at ``SHAPE`` (``shape``: another, e.g. a tiny one for the tests), each side of the
+    reference timed for ``min_run_s`` a round."""
     device = "cuda" if cuda_unavailable_reason() is None else "cpu"
-    config = headline_config(device)
+    config = headline_config(device, shape)
 
     def both(reference_first: bool) -> tuple[float, float]:
         label = f"verify conv worker {config.flags.label}"
-        return run_in_worker(one_round, config, reference_first, timeout=WORKER_TIMEOUT_S, label=label)
+        return run_in_worker(one_round, config, reference_first, min_run_s, timeout=WORKER_TIMEOUT_S, label=label)
 
     return [
         Pair(
@@ -50,7 +52,7 @@ def pairs() -> list[Pair | Skip]:
             ours_method="conv suite in a fresh worker (prime, measure: Timer, CUDA events or host clock)",
             reference_method=(
                 f"torch.utils.benchmark.Timer F.conv2d, same flags and threads, blocked_autorange "
-                f"({TORCH_TIMER_MIN_RUN_S:g} s) median, same worker"
+                f"({min_run_s:g} s) median, same worker"
             ),
             both=both,
             params=config.params(),
@@ -58,13 +60,15 @@ def pairs() -> list[Pair | Skip]:
     ]
 
 
-def one_round(config: ConvConfig, reference_first: bool) -> tuple[float, float]:
+def one_round(
+    config: ConvConfig, reference_first: bool, min_run_s: float = TORCH_TIMER_MIN_RUN_S
+) -> tuple[float, float]:
     """Worker entry point: (the suite's median, torch.utils.benchmark's median), in the given order."""
     if config.device == "cpu":
         conv.settle_host_allocator()  # the state the suite's worker is in, whichever side goes first
     figures: dict[str, float] = {}
     for side in ("reference", "ours") if reference_first else ("ours", "reference"):
-        figures[side] = _reference(config) if side == "reference" else _ours(config)
+        figures[side] = _reference(config, min_run_s) if side == "reference" else _ours(config)
     return figures["ours"], figures["reference"]
 
 
@@ -76,7 +80,7 @@ def _ours(config: ConvConfig) -> float:
     return conv.measure(config).measurement.median
 
 
-def _reference(config: ConvConfig) -> float:
+def _reference(config: ConvConfig, min_run_s: float) -> float:
     device = torch.device("cuda", 0) if config.device == "cuda" else torch.device("cpu")
     shape = config.shape
     with conv.applied_flags(config.flags, config.allow_tf32), cpu_threads(config.threads):
@@ -87,4 +91,4 @@ def _reference(config: ConvConfig) -> float:
                      "groups": shape.groups},
             num_threads=torch.get_num_threads(),  # torch.utils.benchmark defaults to one thread
         )  # fmt: skip
-        return timer.blocked_autorange(min_run_time=TORCH_TIMER_MIN_RUN_S).median
+        return timer.blocked_autorange(min_run_time=min_run_s).median

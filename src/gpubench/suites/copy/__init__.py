@@ -1,6 +1,8 @@
 """The copy suite: H2D, D2H, D2D, bidirectional, pinned and pageable, and the host baseline."""
 
-from gpubench.suites import Column, Suite
+from gpubench.suites import Column, GpuCheckStep, Suite
+
+_GPUBENCH = ("{python}", "-m", "gpubench")
 
 POSITION = 10  # where views list this suite (gpubench.suites)
 
@@ -13,8 +15,8 @@ SUITES = (
             Column("direction", "direction"),
             Column("host_memory", "host mem"),
             Column("bytes", "size (B)", "{:.0f}"),
-            Column("latency_us", "time (us)", "{:.2f}"),
-            Column("gbps", "GB/s", "{:.2f}"),
+            Column("time_per_copy_us", "time per copy (us, pipelined)", "{:.2f}"),
+            Column("gbps", "GB/s (d2d: bytes once)", "{:.2f}"),
             Column("pcie_efficiency_pct", "% of PCIe", "{:.1f}"),
         ),
         headline="gbps",
@@ -22,5 +24,15 @@ SUITES = (
         plot_columns=("direction", "host_memory", "bytes", "gbps", "q1_s", "q3_s"),
         doctor_rules="gpubench.suites.copy.doctor:copy_findings",
         verify=(("copy", "gpubench.suites.copy.verify:pairs"),),
+        renamed=(("latency_us", "time_per_copy_us"),),
+        gpu_check=(
+            GpuCheckStep(
+                "verify-copy", (*_GPUBENCH, "verify", "--suite", "copy", "--results", "{store}"), 20, 14, "verify"
+            ),
+            GpuCheckStep(
+                "copy", (*_GPUBENCH, "run", "--profile", "quick", "--suite", "copy", "--results", "{store}"), 24, 15
+            ),
+        ),
+        must_show="gpubench.suites.copy.must_show:lines",
     ),
 )

@@ -3,18 +3,29 @@
 The copy suite's configs and ``measure``: buffers allocated and pinned before timing, random data,
 each destination compared with its source after timing, the PCIe link read during the copies.
 Method and units: docs/copy.md.
+``prepare`` builds a case's buffers once (verify reuses them every round); the link is polled during
+the timed loop and its highest reading kept; a bidirectional copy's loop is sized by its
+``BIDIR_COMMANDS`` stream commands; ``time_per_copy_us`` is a pipelined time per copy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
 
-from gpubench.measure.devices import cpu_threads, pcie_link, pcie_metrics, require_cuda, require_memory, synchronize
+from gpubench.measure.devices import (
+    cpu_threads,
+    pcie_metrics,
+    polled_pcie_link,
+    require_cuda,
+    require_memory,
+    synchronize,
+)
 from gpubench.measure.result import CaseResult, CaseSkipped, Scalar, VerificationError
-from gpubench.measure.timing import Timer
+from gpubench.measure.timing import COMMANDS_PER_OP, Timer
 from gpubench.suites.profiles import check_profile, powers_of_two
 
 SUITE = "copy"
@@ -23,6 +34,10 @@ HOST_MEMORY = ("pinned", "pageable")
 # The host baseline copies on one thread, as the driver's pageable staging copy does; a
 # multi-threaded copy_ on a busy machine also stalls whenever one of its threads is descheduled.
 HOST_BASELINE_THREADS = 1
+LINK_DIRECTIONS = ("h2d", "d2h", "bidir")
+# Stream commands of one bidirectional copy: two stream waits on the main stream's event and two
+# back (an event record and a wait each), and two pinned copies, each with its event record.
+BIDIR_COMMANDS = 12
 
 
 @dataclass(frozen=True)
@@ -49,22 +64,50 @@ class CopyConfig:
         return {"direction": self.direction, "host_memory": self.host_memory, "bytes": self.nbytes}
 
 
-def measure(config: CopyConfig) -> CaseResult:
-    """Time the copy, verify the data arrived, and derive GB/s (and PCIe efficiency where known)."""
+@dataclass
+class Prepared:
+    """A copy case with its buffers built (random data, pinned where asked): time it as often as wanted."""
+
+    config: CopyConfig
+    device: torch.device
+    copy: Callable[[], None]
+    check: Callable[[], None]
+
+    def measure(self) -> CaseResult:
+        """Time the copy (the link polled meanwhile), verify the data arrived, derive GB/s and % of PCIe."""
+        config = self.config
+        commands = BIDIR_COMMANDS if config.direction == "bidir" else COMMANDS_PER_OP
+        timer = Timer(
+            self.copy,
+            device=self.device,
+            warmup=config.warmup,
+            samples=config.samples,
+            spin=uses_spin(config),
+            commands_per_op=commands,
+        )
+        polling = polled_pcie_link(self.device) if config.direction in LINK_DIRECTIONS else nullcontext(None)
+        with cpu_threads(HOST_BASELINE_THREADS if config.direction == "h2h" else None), polling as poller:
+            measurement = timer.measure()
+        self.check()
+        gbps = config.nbytes / measurement.median / 1e9
+        metrics = {"gbps": gbps, "time_per_copy_us": measurement.median * 1e6}
+        info = {"host_threads": HOST_BASELINE_THREADS} if config.direction == "h2h" else timer.report.info()
+        if poller is not None:
+            metrics.update(pcie_metrics(poller.link, gbps))
+            info["pcie_link_polls"] = poller.polls
+        return CaseResult(SUITE, config.params(), measurement, metrics, info)
+
+
+def prepare(config: CopyConfig) -> Prepared:
+    """The case's device, buffers, copy and check, built once (the random fill takes seconds at 256 MiB)."""
     device = torch.device("cpu") if config.direction == "h2h" else require_cuda(config.device_index)
     copy, check = _build(config, device)
-    timer = Timer(copy, device=device, warmup=config.warmup, samples=config.samples, spin=uses_spin(config))
-    with cpu_threads(HOST_BASELINE_THREADS if config.direction == "h2h" else None):
-        measurement = timer.measure()
-    # Read the link at once, while it is still trained up from the copies (idle links train down).
-    link = pcie_link(device) if config.direction in ("h2d", "d2h", "bidir") else None
-    check()
-    gbps = config.nbytes / measurement.median / 1e9
-    metrics = {"gbps": gbps, "latency_us": measurement.median * 1e6}
-    if link is not None:
-        metrics.update(pcie_metrics(link, gbps))
-    info = {"host_threads": HOST_BASELINE_THREADS} if config.direction == "h2h" else timer.report.info()
-    return CaseResult(SUITE, config.params(), measurement, metrics, info)
+    return Prepared(config, device, copy, check)
+
+
+def measure(config: CopyConfig) -> CaseResult:
+    """Build the case's buffers, time the copy, verify the data arrived, and derive GB/s (and % of PCIe)."""
+    return prepare(config).measure()
 
 
 def uses_spin(config: CopyConfig) -> bool:

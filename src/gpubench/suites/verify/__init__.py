@@ -4,7 +4,7 @@ Its rows are checks, not benchmarks: gpubench's time over a plain reference's fo
 case. They are not judged (no nightly verdict, not "the latest run") and are not run by pytest.
 """
 
-from gpubench.suites import Column, Suite
+from gpubench.suites import Column, GpuCheckStep, Suite
 
 POSITION = 90  # where views list this suite (gpubench.suites)
 
@@ -25,5 +25,15 @@ SUITES = (
         judged=False,
         # The spin kernel every CUDA timing relies on (measure.timing) is verified with the other checks.
         verify=(("spin", "gpubench.suites.verify.spin:pairs"),),
+        gpu_check=(
+            GpuCheckStep(
+                "verify-spin",
+                ("{python}", "-m", "gpubench", "verify", "--suite", "spin", "--results", "{store}"),
+                12,
+                6,
+                "verify",
+            ),
+        ),
+        must_show="gpubench.suites.verify.must_show:lines",
     ),
 )

@@ -13,14 +13,17 @@ vertical lines. Reads only the ``case_history`` frame and the runs index, never 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -29,6 +32,10 @@ from gpubench.views.history import case_values
 
 COLUMNS = 3
 LEGEND_AT_MOST = 8
+# A figure stays readable at any case count: at most this many panels, and lines per panel;
+# the title says how many cases are left out (``--case`` narrows).
+MAX_PANELS = 12
+MAX_LINES = 16
 # Environment keys not worth a marker (they change with every commit or run).
 QUIET_KEYS = frozenset({"git_commit", "torch_num_threads"})
 
@@ -46,11 +53,28 @@ def plot_history(
     out.mkdir(parents=True, exist_ok=True)
     points = [_point(point) for point in (change_points or [])]
     written = []
-    for (machine, suite), rows in history.groupby(["machine", "suite"], sort=False):
+    groups = history.groupby(["machine", "suite"], sort=False)
+    names = figure_names([(str(machine), str(suite)) for machine, suite in groups.groups], prefix)
+    for (machine, suite), rows in groups:
         changes = environment_changes(environment, str(machine)) if environment is not None else []
-        path = out / f"{prefix}_{slug(str(machine))}_{slug(str(suite))}.png"
+        path = out / names[(str(machine), str(suite))]
         written.append(_figure(rows, str(machine), str(suite), path, highlight_run, points, changes))
     return written
+
+
+def figure_names(keys: list[tuple[str, str]], prefix: str) -> dict[tuple[str, str], str]:
+    """``<prefix>_<machine>_<suite>.png`` per (machine, suite); where two keys read alike once
+    file-safe (``node 1`` and ``node_1``; ``节点`` and ``ノード``, both empty), each of them gets a
+    digest of its own key, so no figure overwrites another."""
+    plain = {key: f"{prefix}_{slug(key[0])}_{slug(key[1])}.png" for key in keys}
+    taken = Counter(plain.values())
+    names = {}
+    for key, name in plain.items():
+        if taken[name] > 1 or not slug(key[0]) or not slug(key[1]):
+            digest = hashlib.sha256("\0".join(key).encode("utf-8", "surrogatepass")).hexdigest()[:10]
+            name = f"{name.removesuffix('.png')}-{digest}.png"
+        names[key] = name
+    return names
 
 
 def case_group(case: str) -> str:
@@ -77,18 +101,25 @@ def environment_changes(runs: pd.DataFrame, machine: str) -> list[tuple[pd.Times
 
 
 def _figure(rows, machine, suite, path, highlight_run, points, changes) -> Path:
-    groups = list(dict.fromkeys(case_group(case) for case in rows["case"]))
+    every = list(dict.fromkeys(rows["case"]))
+    rows = rows.assign(group=[case_group(case) for case in rows["case"]])
+    kept = rows.groupby("group", sort=False)["case"].unique()
+    drawn = {case for cases in list(kept)[:MAX_PANELS] for case in list(cases)[:MAX_LINES]}
+    rows = rows[rows["case"].isin(drawn)]
+    groups = list(dict.fromkeys(rows["group"]))
     columns = min(COLUMNS, len(groups))
     lines = math.ceil(len(groups) / columns)
     fig = Figure(figsize=(5.5 * columns, 3.2 * lines + 1.0))
     axes = fig.subplots(lines, columns, squeeze=False, sharex=True)
-    rows = rows.assign(group=[case_group(case) for case in rows["case"]])
     for ax, group in zip(axes.flat, groups, strict=False):
         _panel(ax, rows[rows["group"] == group], group, highlight_run, points, changes)
     for ax in list(axes.flat)[len(groups) :]:
         ax.axis("off")
+    left_out = len(every) - len(drawn)
     fig.suptitle(
-        f"{suite} on {machine}, {rows['run_id'].nunique()} runs: each case relative to its own median\n"
+        f"{suite} on {machine}, {rows['run_id'].nunique()} runs: each case relative to its own median"
+        + (f"; {len(drawn)} of {len(every)} cases drawn (--case narrows)" if left_out else "")
+        + "\n"
         "line: median per run; band: IQR; triangle or dotted: change point; dashed: environment change",
         fontsize=8,
     )
@@ -139,6 +170,9 @@ def _limits(rows: pd.DataFrame) -> tuple[float, float]:
     must not flatten every other line of the panel; its band is clipped."""
     centres = rows.groupby("case", sort=False)["value"].transform("median")
     ratios = (rows["value"] / centres).dropna()
+    ratios = ratios[np.isfinite(ratios.astype(float))]
+    if ratios.empty:
+        return 0.5, 1.5
     low, high = ratios.quantile(0.01), ratios.quantile(0.99)
     pad = max(0.02, 0.15 * (high - low))
     return float(low - pad), float(high + pad)

@@ -1,7 +1,8 @@
 """How the store and its views scale: build a store of N real runs, time what users run on it.
 
     python scripts/store_scale.py build /tmp/store-1k --runs 1000
-    python scripts/store_scale.py measure /tmp/store-1k --repeat 3 [--src /work/main/src]
+    python scripts/store_scale.py measure /tmp/store-1k --repeat 3 [--src /work/main/src] [--cold]
+    python scripts/store_scale.py build /tmp/store-fleet --runs 36500 --machines 100
 
 ``build`` takes the committed run with the most cases (results/runs/, the CPU quick profile:
 443 cases) and writes N copies of it as nightly runs, one a day, over ``--machines`` hosts:
@@ -67,8 +68,27 @@ def template_run() -> pa.Table:
     return max(tables, key=len)
 
 
-def build(store: Path, runs: int, machines: int, seed: int) -> None:
+def template_stamp(template: pa.Table) -> dict | None:
+    """The footer stamp ingest gives the template run (``gpubench.store.stamp``), None if it has none."""
+    sys.path.insert(0, str(REPO / "src"))
+    from gpubench.store.stamp import stamp_of
+
+    return json.loads(stamp_of(template.to_pandas()))
+
+
+def _stamp_bytes(stamp: dict, run_id: str, stamp_time: np.datetime64, host: str, torch_version: str | None) -> bytes:
+    gpu = stamp.get("gpu_name") or "no GPU"
+    environment = dict(stamp["environment"])
+    if torch_version:
+        environment["torch_version"] = torch_version
+    started = str(np.datetime64(stamp_time, "us")) + "+00:00"
+    changed = {"run_id": run_id, "started_at": started, "hostname": host, "machine": f"{gpu} @ {host}"}
+    return json.dumps({**stamp, **changed, "environment": environment}, sort_keys=True).encode()
+
+
+def build(store: Path, runs: int, machines: int, seed: int, stamped: bool = True) -> None:
     template = template_run()
+    footer_template = template_stamp(template) if stamped else None
     rng = np.random.default_rng(seed)
     (store / "runs").mkdir(parents=True, exist_ok=True)
     # One run a night, the last one last night: a store as it stands today.
@@ -88,9 +108,14 @@ def build(store: Path, runs: int, machines: int, seed: int) -> None:
         table = _set(table, "run_id", pa.array([run_id] * len(table)))
         when = pa.array(np.full(len(table), stamp)).cast(pa.timestamp("us", tz="UTC"))
         table = _set(table, "started_at", when)
-        table = _set(table, "hostname", pa.array([f"node{machine:02d}"] * len(table)))
-        if number >= runs // 2:
-            table = _set(table, "torch_version", pa.array(["2.14.0+cpu"] * len(table)))
+        host = f"node{machine:02d}"
+        table = _set(table, "hostname", pa.array([host] * len(table)))
+        torch_version = "2.14.0+cpu" if number >= runs // 2 else None
+        if torch_version:
+            table = _set(table, "torch_version", pa.array([torch_version] * len(table)))
+        if footer_template is not None:  # as gpubench's ingest writes it: the index reads the footer only
+            footer = _stamp_bytes(footer_template, run_id, stamp, host, torch_version)
+            table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"gpubench.run": footer})
         pq.write_table(table, store / "runs" / f"{run_id}.parquet")
         verdicts = store / "nightly" / run_id
         verdicts.mkdir(parents=True, exist_ok=True)
@@ -121,7 +146,30 @@ def _set(table: pa.Table, name: str, column: pa.Array) -> pa.Table:
     return table.set_column(index, pa.field(name, column.type), column)
 
 
-def measure(store: Path, repeat: int, src: Path, only: list[str] | None = None) -> None:
+COLD_INDEX = "import sys; from gpubench.store import run_index; run_index(sys.argv[1])"
+IMPORT_ONLY = "import sys; from gpubench.store import run_index"
+CACHES = ("index", "cache")  # what a store rebuilds from its run files: removed for a cold timing
+
+
+def drop_caches(store: Path) -> None:
+    for name in CACHES:
+        shutil.rmtree(store / name, ignore_errors=True)
+
+
+def cold_index(store: Path, env: dict[str, str], runs: int) -> None:
+    """The first read of the store: the runs index built from the run files (their footers, when stamped)."""
+    imports, _ = _timed([sys.executable, "-c", IMPORT_ONLY], env)
+    drop_caches(store)
+    wall, cpu = _timed([sys.executable, "-c", COLD_INDEX, str(store)], env, "cold index")
+    per_file = (wall - imports) / runs * 1000
+    print(
+        f"  first read, runs index from {runs} run files: {wall:.2f} s wall, {cpu:.2f} s CPU "
+        f"(imports {imports:.2f} s): {per_file:.2f} ms per run file",
+        flush=True,
+    )
+
+
+def measure(store: Path, repeat: int, src: Path, only: list[str] | None = None, cold: bool = False) -> None:
     env = dict(os.environ, PYTHONPATH=str(src), MPLBACKEND="Agg")
     runs = sorted(path.stem for path in (store / "runs").glob("*.parquet"))
     candidate, baselines = runs[-1], runs[-8:-1]
@@ -140,7 +188,8 @@ def measure(store: Path, repeat: int, src: Path, only: list[str] | None = None) 
         "plot the latest run": [*gpubench, "plot", *results, "--out", str(scratch / "plot")],
         "fleet (every machine's latest)": [*gpubench, "fleet", *results, "--out", str(scratch / "fleet")],
     }
-    print(f"store {store}: {len(runs)} runs; code from {src}; load before: {os.getloadavg()}")
+    print(f"store {store}: {len(runs)} runs; code from {src}; {'cold' if cold else 'warm'}; load {os.getloadavg()}")
+    cold_index(store, env, len(runs))
     wall, cpu = _timed([*gpubench, "compare", baselines[-1], candidate, *results], env)  # builds the caches once
     print(f"  first read (builds the caches the code has): {wall:.2f} s wall, {cpu:.2f} s CPU")
     for name, command in operations.items():
@@ -148,6 +197,8 @@ def measure(store: Path, repeat: int, src: Path, only: list[str] | None = None) 
             continue
         walls, cpus = [], []
         for _ in range(repeat):
+            if cold:  # every cache rebuilt from the run files, as on a fresh reader or a copied store
+                drop_caches(store)
             wall, cpu = _timed(command, env, name)
             walls.append(wall)
             cpus.append(cpu)
@@ -200,18 +251,20 @@ def main() -> None:
     make.add_argument("--runs", type=int, default=1000)
     make.add_argument("--machines", type=int, default=1)
     make.add_argument("--seed", type=int, default=1)
+    make.add_argument("--unstamped", action="store_true", help="run files without the footer stamp (older gpubench)")
     timing = commands.add_parser("measure", help="time what users run on a store")
     timing.add_argument("store", type=Path)
     timing.add_argument("--repeat", type=int, default=3)
     timing.add_argument("--src", type=Path, default=REPO / "src", help="the gpubench source to time")
     timing.add_argument("--only", nargs="+", help="only operations whose name contains one of these")
+    timing.add_argument("--cold", action="store_true", help="remove the caches (index/, cache/) before each timing")
     args = parser.parse_args()
     if args.command == "build":
         if args.store.exists() and any(args.store.iterdir()):
             raise SystemExit(f"{args.store} is not empty; give a new folder")
-        build(args.store, args.runs, args.machines, args.seed)
+        build(args.store, args.runs, args.machines, args.seed, stamped=not args.unstamped)
     else:
-        measure(args.store, args.repeat, args.src.resolve(), args.only)
+        measure(args.store, args.repeat, args.src.resolve(), args.only, args.cold)
 
 
 if __name__ == "__main__":

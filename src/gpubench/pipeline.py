@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,8 @@ from gpubench.measure.result import CaseResult
 from gpubench.run.document import benchmark_entry, run_block, run_document, skipped_entry, write_document
 from gpubench.run.run_id import new_run_id
 from gpubench.store.ingest import IngestedRun, ingest
+from gpubench.store.location import locate
+from gpubench.store.publish import publish_folder, publish_run_file, put_file, scratch_folder, unreachable
 from gpubench.store.read import read_results
 from gpubench.store.schema import StoreError
 from gpubench.suites.collectives.collect import Skip
@@ -76,8 +79,39 @@ class RunRequest:
         return replace(self, suites=tuple(suites), pytest_args=args)
 
 
-def run_suites(request: RunRequest, results: Path) -> Outcome:
+def run_suites(request: RunRequest, results: str | os.PathLike) -> Outcome:
     """Run the suites under pytest, store, plot; the exit code is pytest's failure (1) or 0.
+
+    A store at a URL (``s3://...``): measured into a local scratch folder, then published
+    (``publish_run``); the scratch folder is removed once the store holds the run, kept (and
+    named) when it cannot take it.
+    """
+    location = locate(results)
+    if location.is_local:
+        return run_local(request, Path(location.root))
+    scratch = scratch_folder()
+    outcome = run_local(request, scratch)
+    publish_run(scratch, outcome.run_id, results)
+    shutil.rmtree(scratch, ignore_errors=True)
+    shown = os.fspath(results).rstrip("/")
+    return replace(outcome, report=outcome.report.replace(str(scratch), shown), plots=[])
+
+
+def publish_run(scratch: Path, run_id: str, results: str | os.PathLike) -> str:
+    """The run measured into the local store ``scratch``, published to the shared store: its run
+    file (created once), its JSON and its figures; ``StoreUnreachable`` (scratch kept) if refused."""
+    try:
+        path = publish_run_file(scratch / "runs" / f"{run_id}.parquet", results)
+        location = locate(results)
+        put_file(location, ("json", f"{run_id}.json"), (scratch / "json" / f"{run_id}.json").read_bytes())
+        publish_folder(scratch / "plots" / run_id, results, "plots", run_id)
+    except Exception as error:  # no bucket, no credentials, a refused write, no network: said in one line
+        raise unreachable(results, scratch, error, f"run {run_id}") from None
+    return path
+
+
+def run_local(request: RunRequest, results: Path) -> Outcome:
+    """``run_suites`` into a local folder store (the store itself, or a scratch folder).
 
     ``request.output``: ``verbose`` shows pytest's own lines; otherwise pytest's output goes to
     ``<results>/logs/<run id>.log`` and the progress display (gpubench.views.progress) shows where

@@ -55,9 +55,9 @@ def night_marks(results_dir: str | os.PathLike, runs: Iterable[str] | None = Non
     so only new or changed files are read.
     """
     location = locate(results_dir)
-    nightly = Path(location.root) / NIGHTLY_DIR if location.is_local else None
-    if nightly is None:
-        return {}  # an object store holds no nightly folders
+    if not location.is_local:
+        return remote_night_marks(location, runs)
+    nightly = Path(location.root) / NIGHTLY_DIR
     if runs is None:
         paths = sorted(nightly.glob(f"*/{VERDICTS_FILE}"))
     else:
@@ -78,6 +78,40 @@ def night_marks(results_dir: str | os.PathLike, runs: Iterable[str] | None = Non
         document = {"version": MARKS_CACHE_VERSION, "nights": {**cached, **entries}}
         location.write_cache(MARKS_CACHE, json.dumps(document).encode("utf-8"))  # None: read again next time
     return {(run, case): mark for _, marks in entries.values() for run, case, mark in marks}
+
+
+def remote_night_marks(location: Location, runs: Iterable[str] | None = None) -> dict[tuple[str, str], str]:
+    """``night_marks`` of a store at a URL: the verdicts files read through its filesystem (no cache);
+    a file that is not a verdicts file costs its own night's marks, said in one line."""
+    folder = location.join(NIGHTLY_DIR)
+    if runs is None:
+        nights = [path.rsplit("/", 1)[-1] for path in _night_folders(location, folder)]
+    else:
+        nights = sorted(set(runs))
+    marks: dict[tuple[str, str], str] = {}
+    for night in nights:
+        path = f"{folder}/{night}/{VERDICTS_FILE}"
+        try:
+            content = location.read_bytes(path)
+        except FileNotFoundError:
+            continue
+        accepted = location.exists(f"{folder}/{night}/{ACCEPTED_FILE}")
+        try:
+            data = json.loads(content)
+            for case in data["cases"]:
+                if case["verdict"] == "slower":
+                    mark = "accepted" if accepted else "transient" if case.get("confirmed") is False else "regression"
+                    marks[(validate_run_id(data["run_id"]), str(case["case"]))] = mark
+        except (ValueError, RecursionError, KeyError, TypeError, AttributeError):
+            _skip_verdicts(Path(path), "not a nightly verdicts file (run_id, cases with case and verdict)")
+    return marks
+
+
+def _night_folders(location: Location, folder: str) -> list[str]:
+    try:
+        return sorted(str(path).rstrip("/") for path in location.fs.ls(folder, detail=False))
+    except FileNotFoundError:
+        return []
 
 
 def _read_marks(path: Path) -> list[list[str]] | None:

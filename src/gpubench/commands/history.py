@@ -22,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--case", metavar="PATTERN", help="only cases whose name contains PATTERN (or matches it, with * or ?)"
     )
     parser.add_argument("--results", default="results", help="results store directory (default: results/)")
-    parser.add_argument("--out", help="where the PNGs go (default: <results>/history/)")
+    parser.add_argument("--out", help="where the PNGs go (default: <results>/history/ for a local store)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
 
 
@@ -34,6 +34,7 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.files.safe import default_output
     from gpubench.files.terminal import printable
     from gpubench.store.figures import read_figures
+    from gpubench.store.location import locate
     from gpubench.store.read import case_pattern_regex, list_runs
     from gpubench.store.schema import StoreError
     from gpubench.views.changepoints import lines
@@ -53,10 +54,16 @@ def main(args: argparse.Namespace) -> int:
         raise StoreError(f"no measured case in {args.results} (every stored case was skipped)")
     matched = frame[frame["run_id"].isin(set(history["run_id"])) & frame["case"].isin(set(history["case"]))]
     try:
-        points, unavailable = change_points(matched, night_marks(args.results), args.results), None
+        cache = args.results if locate(args.results).is_local else None  # a remote store: not cached
+        points, unavailable = change_points(matched, night_marks(args.results), cache), None
     except ChangePointsUnavailable as error:
         points, unavailable = None, str(error)
-    out = Path(args.out) if args.out else default_output(args.results, "history")  # no planted link followed
+    if args.out:
+        out = Path(args.out)
+    elif locate(args.results).is_local:
+        out = default_output(args.results, "history")  # no planted link followed
+    else:
+        out = None  # a remote store: figures only where --out says
     plots = plot_history(history, out, change_points=points, environment=runs) if out is not None else []
     if args.format == "json":
         document = {

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from gpubench.analysis.rules import DEFAULT_BASELINE_RUNS, DEFAULT_THRESHOLD, MIN_BASELINE_RUNS, parse_threshold
 from gpubench.commands.run import add_suite_arguments, run_request
@@ -53,7 +52,7 @@ def main(args: argparse.Namespace) -> int:
     if args.baseline_runs < 1 or args.min_baseline_runs < 1:
         raise ValueError("--baseline-runs and --min-baseline-runs must be at least 1")
     night = nightly(
-        Path(args.results),
+        args.results,
         run_request(args),
         baseline_runs=args.baseline_runs,
         threshold=threshold,
@@ -63,7 +62,7 @@ def main(args: argparse.Namespace) -> int:
     print()
     for line in night.lines:
         print(line)
-    print(f"nightly {night.status}: report {night.report_dir / 'report.html'} (and report.md)")
+    print(f"nightly {night.status}: report {night.report_at} (and report.md)")
     if args.site:
         from gpubench.views.site.build import build_site
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gpubench.suites.profiles import DEFAULT_PROFILE, PROFILES
@@ -23,7 +22,11 @@ def add_suite_arguments(parser: argparse.ArgumentParser) -> None:
     """What selects and stores a run of the suites; shared by every command that runs them."""
     parser.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help="quick (default) or full")
     parser.add_argument("--suite", nargs="+", metavar="SUITE", help="suites to run (default: all in benchmarks/)")
-    parser.add_argument("--results", default="results", help="results store directory (default: results/)")
+    parser.add_argument(
+        "--results",
+        default="results",
+        help="results store: a folder (local or shared) or an fsspec URL, s3://, gs://, file:// (default: results/)",
+    )
     parser.add_argument("--benchmarks", help="benchmark directory (default: the checkout's benchmarks/)")
     add_output_arguments(parser)
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra arguments for pytest")
@@ -54,7 +57,7 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.pipeline import run_suites
     from gpubench.views.next_steps import next_steps
 
-    outcome = run_suites(run_request(args), Path(args.results))
+    outcome = run_suites(run_request(args), args.results)
     print(outcome.report)
     if not args.quiet:
         print("\n".join(next_steps(args.results, outcome.run_id, outcome.plots, site="site" in COMMANDS)))

@@ -70,7 +70,7 @@ def _nccl_version() -> str | None:
 
 def host_fingerprint() -> Fingerprint:
     return {
-        "hostname": socket.gethostname(),
+        "hostname": hostname(),
         "platform": platform.platform(),
         "python_version": platform.python_version(),
         "cpu_model": _cpu_model(),
@@ -79,6 +79,13 @@ def host_fingerprint() -> Fingerprint:
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
         "git_commit": git_commit(),
     }
+
+
+def hostname() -> str:
+    """The machine's name as the fleet names it: ``GPUBENCH_HOSTNAME`` when set (a Slurm node name,
+    Kubernetes' ``spec.nodeName``; a pod's or container's own host name is its pod name or random),
+    else the host name."""
+    return os.environ.get("GPUBENCH_HOSTNAME", "").strip() or socket.gethostname()
 
 
 def _cpu_model() -> str:

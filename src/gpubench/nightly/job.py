@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import math
+import os
+import shutil
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,9 +36,11 @@ from gpubench.analysis.history import case_history
 from gpubench.analysis.rules import DEFAULT_THRESHOLD, MIN_BASELINE_RUNS
 from gpubench.files import strict_json
 from gpubench.files.safe import safe_folder, write_file
-from gpubench.pipeline import Outcome, RunRequest, run_suites
+from gpubench.pipeline import Outcome, RunRequest, publish_run, run_suites
 from gpubench.store.figures import read_figures
+from gpubench.store.location import locate
 from gpubench.store.machine import machine_key
+from gpubench.store.publish import StoreUnreachable, publish_folder, scratch_folder, unreachable
 from gpubench.store.read import read_results
 from gpubench.suites import unjudged_suites
 from gpubench.views.changepoints import describe
@@ -60,22 +64,58 @@ class Night:
     regressions: list[CaseComparison] = field(default_factory=list)
     transients: list[CaseComparison] = field(default_factory=list)
     report_dir: Path | None = None
+    report_at: str = ""  # where report.html is in the store (a URL for an object store)
     lines: list[str] = field(default_factory=list)
     change_points: list[ChangePoint] | None = None  # None: not computed (see change_points_note)
     change_points_note: str = ""
 
 
 def nightly(
-    results: Path,
+    results: str | os.PathLike,
     request: RunRequest,
     baseline_runs: int = DEFAULT_BASELINE_RUNS,
     threshold: float = DEFAULT_THRESHOLD,
     min_runs: int = MIN_BASELINE_RUNS,
     confirm: bool = True,
 ) -> Night:
-    """Run ``request``, judge it against this machine's last good runs, confirm, report."""
-    outcome = run_suites(request, results)
+    """Run ``request``, judge it against this machine's last good runs, confirm, report.
+
+    A store at a URL (a shared object store): measured into a local scratch folder, the run
+    published to the store, judged against this machine's history there, and ``nightly/<run>/``
+    published (``verdicts.json`` first); the scratch folder is removed once the store holds it
+    all, kept and named (``StoreUnreachable``) when the store cannot take it.
+    """
+    location = locate(results)
+    local = Path(location.root) if location.is_local else scratch_folder()
+    outcome = run_suites(request, local)  # a local folder: measured there
     print(outcome.report, flush=True)
+    if location.is_local:
+        return _judge(results, local, outcome, request, baseline_runs, threshold, min_runs, confirm)
+    try:
+        publish_run(local, outcome.run_id, results)
+        night = _judge(results, local, outcome, request, baseline_runs, threshold, min_runs, confirm)
+        for run_id in filter(None, (night.run_id, night.rerun_id)):
+            publish_folder(local / NIGHTLY_DIR / run_id, results, NIGHTLY_DIR, run_id, first=VERDICTS_FILE)
+    except StoreUnreachable:
+        raise
+    except Exception as error:  # the store went away, refused a write, lost the credentials: local run kept
+        raise unreachable(results, local, error, f"night {outcome.run_id}") from None
+    night.report_at = location.fs.unstrip_protocol(location.join(NIGHTLY_DIR, night.run_id, "report.html"))
+    shutil.rmtree(local, ignore_errors=True)
+    return night
+
+
+def _judge(
+    results: str | os.PathLike,
+    local: Path,
+    outcome: Outcome,
+    request: RunRequest,
+    baseline_runs: int,
+    threshold: float,
+    min_runs: int,
+    confirm: bool,
+) -> Night:
+    """Judge the stored run ``outcome`` against the store ``results``; the report goes to ``local``."""
     candidate, baseline = load_baseline(results, outcome.run_id, baseline_runs)
     judged = ~candidate["suite"].astype(str).isin(unjudged_suites())  # e.g. verify's rows: never judged
     candidate = candidate[judged]
@@ -85,15 +125,16 @@ def nightly(
     if not baseline.empty:
         night.comparison = compare_frames(baseline, candidate, threshold, min_runs=min_runs)
         if night.comparison.slower and confirm:
-            night.rerun_id = rerun_cases(night.comparison.slower, candidate, request, results)
+            night.rerun_id = rerun_cases(night.comparison.slower, candidate, request, local, results)
             rerun = read_results(results, night.rerun_id)
             night.confirmation = compare_frames(baseline, rerun, threshold, min_runs=min_runs)
         night.regressions, night.transients = split_confirmed(night.comparison, night.confirmation, confirm)
     night.status, night.exit_code, night.lines = _status(night, baseline, min_runs, outcome)
-    night.report_dir = safe_folder(results, NIGHTLY_DIR, outcome.run_id)  # no planted link is followed
+    night.report_dir = safe_folder(local, NIGHTLY_DIR, outcome.run_id)  # no planted link is followed
+    night.report_at = str(night.report_dir / "report.html")
     write_verdicts(night.report_dir, night.run_id, night, night.comparison)
     if night.rerun_id and night.confirmation is not None:
-        rerun_dir = safe_folder(results, NIGHTLY_DIR, night.rerun_id)
+        rerun_dir = safe_folder(local, NIGHTLY_DIR, night.rerun_id)
         write_verdicts(rerun_dir, night.rerun_id, night, night.confirmation, confirmation_of=night.run_id)
     measured = set(candidate.loc[candidate["status"] == "ok", "case"].astype(str))
     store = read_figures(results, machine=machine, cases=measured)  # the report's history
@@ -103,26 +144,37 @@ def nightly(
 
 
 def machine_change_points(
-    store: pd.DataFrame, candidate: pd.DataFrame, machine: str, results: Path
+    store: pd.DataFrame, candidate: pd.DataFrame, machine: str, results: str | os.PathLike
 ) -> tuple[list[ChangePoint] | None, str]:
     """Change points of this run's cases in the machine's history; (None, why) without ruptures."""
     measured = set(candidate.loc[candidate["status"] == "ok", "case"])
     rows = store[(machine_key(store) == machine) & store["case"].isin(measured)]
     try:
-        return change_points(rows, night_marks(results), results), ""
+        cache = results if locate(results).is_local else None  # a shared object store: not cached
+        return change_points(rows, night_marks(results), cache), ""
     except ChangePointsUnavailable as error:
         print(f"gpubench: {error}", flush=True)
         return None, str(error)
 
 
-def rerun_cases(cases: list[CaseComparison], candidate: pd.DataFrame, request: RunRequest, results: Path) -> str:
-    """Measure ``cases`` again in a fresh pytest process, with the first run's request; the new run's id."""
+def rerun_cases(
+    cases: list[CaseComparison],
+    candidate: pd.DataFrame,
+    request: RunRequest,
+    local: Path,
+    results: str | os.PathLike | None = None,
+) -> str:
+    """Measure ``cases`` again in a fresh pytest process, with the first run's request, into the
+    local store ``local`` (and published to ``results`` when that is another store); the new run's id."""
     wanted = {case.case for case in cases}
     rows = candidate[candidate["case"].isin(wanted)]
     names = [str(name) for name in rows["name"]]
     suites = sorted(set(rows["suite"].astype(str)))
     print(f"confirming {len(wanted)} slower case(s) with a rerun: {', '.join(sorted(wanted))}", flush=True)
-    return run_suites(request.narrowed(suites, names), results).run_id
+    run_id = run_suites(request.narrowed(suites, names), local).run_id
+    if results is not None and not locate(results).is_local:
+        publish_run(local, run_id, results)
+    return run_id
 
 
 def split_confirmed(

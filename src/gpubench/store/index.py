@@ -124,6 +124,12 @@ def _index_file(location: Location, name: str, stamp: FileStamp) -> tuple[dict, 
     path = location.join("runs", name)
     row: dict = {"file": name, "size": stamp.size, "modified": stamp.modified}
     try:
+        fast = _stamped(location, path, name)
+    except NewerSchemaError as error:
+        return {**row, "problem": f"newer:{error}"}, None, frozenset()
+    if fast is not None:
+        return {**row, **fast[0]}, fast[1], fast[2]
+    try:
         table = pq.read_table(io.BytesIO(location.read_bytes(path)))
         frame = table.to_pandas()
         schema = mark_json_fields(table.schema.remove_metadata(), json_columns(frame))
@@ -155,6 +161,21 @@ def _index_file(location: Location, name: str, stamp: FileStamp) -> tuple[dict, 
         problem=None,
     )
     return row, schema, pairs
+
+
+def _stamped(location: Location, path: str, name: str) -> tuple[dict, pa.Schema, frozenset] | None:
+    """The file's index entry from its footer stamp (``stamp.py``), or None: then it is read whole."""
+    from gpubench.store.stamp import stamped_entry
+
+    if location.is_local:
+        return stamped_entry(path, name)
+    try:
+        with location.fs.open(path, "rb") as handle:
+            return stamped_entry(handle, name)
+    except NewerSchemaError:
+        raise
+    except Exception:  # gone or unreadable: the full read says why
+        return None
 
 
 def _load(location: Location) -> tuple[pd.DataFrame, dict[str, pa.Schema], dict[str, frozenset]]:

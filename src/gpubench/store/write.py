@@ -20,6 +20,7 @@ import io
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -58,6 +59,22 @@ def write_run(frame: pd.DataFrame, results_dir: str | os.PathLike) -> Path | str
     return target
 
 
+def write_stamped(frame: pd.DataFrame, where: Any) -> None:
+    """The run's rows as parquet with its stamp in the footer (``stamp.py``): what the index needs,
+    read later without the data. Only rows that pass ``validate_run_frame`` are stamped."""
+    import pyarrow.parquet as pq
+
+    from gpubench.store.stamp import stamped_table
+    from gpubench.store.validate import InvalidRunFile, validate_run_frame
+
+    try:
+        validate_run_frame(frame, f"{frame['run_id'].iloc[0]}.parquet")
+    except (InvalidRunFile, KeyError, IndexError):
+        frame.to_parquet(where, index=False)  # unstamped: every reader validates it in full
+        return
+    pq.write_table(stamped_table(frame), where)
+
+
 def _write_whole(frame: pd.DataFrame, temporary: Path) -> None:
     """The rows into the temporary file this writer created, through its own handle (no library
     reinterprets the path: a ``~`` is never expanded twice), then read back: only a complete
@@ -65,7 +82,7 @@ def _write_whole(frame: pd.DataFrame, temporary: Path) -> None:
     import pyarrow.parquet as pq
 
     with open(temporary, "wb") as handle:
-        frame.to_parquet(handle, index=False)
+        write_stamped(frame, handle)
         handle.flush()
         os.fsync(handle.fileno())
     if pq.read_metadata(temporary).num_rows != len(frame):
@@ -110,7 +127,7 @@ def _publish(temporary: Path, target: Path, run_id: str, results_dir: str | os.P
 def _put_once(frame: pd.DataFrame, location: Location, run_id: str, results_dir) -> str:
     target = location.join(RUNS_DIR, f"{run_id}.parquet")
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    write_stamped(frame, buffer)
     location.makedirs(location.runs)
     try:
         with location.fs.open(target, "xb") as handle:

@@ -63,6 +63,7 @@ class RunRequest:
     suites: tuple[str, ...] | None = None
     benchmarks: str | None = None
     pytest_args: tuple[str, ...] = ()
+    output: str = "default"  # how the run shows its progress (views.progress.MODES); measures nothing
 
     def narrowed(self, suites: list[str], names: list[str]) -> RunRequest:
         """The same request for ``suites`` only and, where pytest's ``-k`` can name them, the tests ``names``.
@@ -110,24 +111,68 @@ def publish_run(scratch: Path, run_id: str, results: str | os.PathLike) -> str:
 
 
 def run_local(request: RunRequest, results: Path) -> Outcome:
-    """``run_suites`` into a local folder store (the store itself, or a scratch folder)."""
+    """``run_suites`` into a local folder store (the store itself, or a scratch folder).
+
+    ``request.output``: ``verbose`` shows pytest's own lines; otherwise pytest's output goes to
+    ``<results>/logs/<run id>.log`` and the progress display (gpubench.views.progress) shows where
+    the run is (``quiet``: nothing until the tables).
+    """
+    from gpubench.measure.progress_events import listen
+    from gpubench.run.case_times import save_times
+    from gpubench.views.progress import Progress, PytestEvents, renderer_for
+
     targets = benchmark_files(find_benchmarks(request.benchmarks), list(request.suites or ()))
     results.mkdir(parents=True, exist_ok=True)
+    verbose = request.output == "verbose"
     with tempfile.TemporaryDirectory(prefix=".gpubench-run-", dir=results) as scratch:
         json_path = Path(scratch) / "benchmark.json"
+        log_path = Path(scratch) / "pytest.log"
         command = [
             sys.executable, "-m", "pytest", *map(str, targets),
             f"--benchmark-json={json_path}", f"--gpubench-profile={request.profile}",
-            "-v", "-rs", "-p", "no:cacheprovider", "--benchmark-columns=median,iqr,rounds",
+            *(["-v", "-rs"] if verbose else ["-q", "-rfE"]),
+            "-p", "no:cacheprovider", "--benchmark-columns=median,iqr,rounds",
             *[arg for arg in request.pytest_args if arg != "--"],
         ]  # fmt: skip
-        print("$ " + " ".join(command), flush=True)
-        pytest_status = subprocess.run(command, env=_pytest_env()).returncode
+        if verbose:
+            print("$ " + " ".join(command), flush=True)
+            pytest_status = subprocess.run(command, env=_pytest_env()).returncode
+            events = None
+        else:
+            events = PytestEvents(Progress(renderer_for(request.output)), results)
+            with listen(events) as channel, open(log_path, "w") as log:
+                log.write("$ " + " ".join(command) + "\n")
+                log.flush()
+                env = {**_pytest_env(), **channel}
+                try:
+                    pytest_status = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+                finally:
+                    events.progress.close()
         if pytest_status not in (0, 1) or not json_path.exists():
+            if not verbose:
+                _show_tail(log_path)
             raise StoreError(f"pytest exited with status {pytest_status} and wrote no results; nothing stored")
         stored = _ingest_and_archive(json_path, results)
-    failed = "some cases FAILED (see pytest's output above); what was measured is stored" if pytest_status else None
-    return finish(stored, results, failure=failed)
+        log = None
+        if not verbose:
+            log = safe_folder(results, "logs") / f"{stored.run_id}.log"
+            os.replace(log_path, log)
+        if events is not None and events.machine:
+            save_times(results, events.machine, events.times)
+    failed = None
+    if pytest_status:
+        where = f"see {log}" if log else "see pytest's output above"
+        failed = f"some cases FAILED ({where}); what was measured is stored"
+    return finish(stored, results, failure=failed, log=log)
+
+
+def _show_tail(log_path: Path, lines: int = 30) -> None:
+    """The end of pytest's output, when it stopped before storing anything (a crash, a usage error)."""
+    try:
+        text = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return
+    print("\n".join(text[-lines:]), file=sys.stderr, flush=True)
 
 
 def _without_keyword(args: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
@@ -159,7 +204,7 @@ def store_document(
     return stored
 
 
-def finish(stored: IngestedRun, results: Path, failure: str | None = None) -> Outcome:
+def finish(stored: IngestedRun, results: Path, failure: str | None = None, log: Path | None = None) -> Outcome:
     """Plot the stored run and summarise it; ``failure`` (one line) makes the exit code 1."""
     from gpubench.views.figures import plot_run  # matplotlib only when a run is shown
     from gpubench.views.tables import summary
@@ -175,6 +220,7 @@ def finish(stored: IngestedRun, results: Path, failure: str | None = None) -> Ou
         f"  parquet: {stored.path}",
         f"  json:    {results / 'json' / (stored.run_id + '.json')}",
         *[f"  plot:    {path}" for path in plots],
+        *([f"  log:     {log}"] if log else []),
     ]
     if failure:
         lines.append(failure)

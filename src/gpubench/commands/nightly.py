@@ -68,4 +68,9 @@ def main(args: argparse.Namespace) -> int:
 
         built = build_site(args.results, args.site)
         print(f"site {built.out / 'index.html'}: {len(built.written)} of {built.pages} pages rewritten")
+    if not args.quiet:
+        from gpubench.commands import COMMANDS
+        from gpubench.views.next_steps import next_steps
+
+        print("\n".join(next_steps(args.results, night.run_id, [], site="site" in COMMANDS)))
     return night.exit_code

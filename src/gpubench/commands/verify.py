@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gpubench.commands.run import add_output_arguments, output_mode
 from gpubench.suites import verify_checks  # the check names; torch is imported only by the checks
 
 NAME = "verify"
@@ -30,6 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds per check (at least 5, the default)")
     parser.add_argument("--no-store", action="store_true", help="print only; store nothing")
+    add_output_arguments(parser)
     # A hook for showing that verify catches a wrong method: every reference reports FACTOR x its time.
     parser.add_argument("--reference-bias", type=float, help=argparse.SUPPRESS)
 
@@ -46,7 +48,17 @@ def main(args: argparse.Namespace) -> int:
     if args.reference_bias is not None and not args.reference_bias > 0:
         raise ValueError(f"--reference-bias must be positive, got {args.reference_bias}")
     suites = args.suite or list(SUITES)
-    outcomes = runner.run_checks(suites, args.rounds, tolerance, args.reference_bias, progress=_progress)
+    from gpubench.views.progress import Progress, renderer_for
+
+    mode = output_mode(args)
+    # The display goes to stderr: stdout is the table (or --json) alone.
+    display = Progress(renderer_for(mode, sys.stderr)) if mode == "default" else None
+    progress = _progress if mode == "verbose" else None
+    try:
+        outcomes = runner.run_checks(suites, args.rounds, tolerance, args.reference_bias, progress, display)
+    finally:
+        if display:
+            display.close()
     run_id = None
     if not args.no_store:
         stored = record.store(outcomes, args.results)

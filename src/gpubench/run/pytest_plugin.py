@@ -9,6 +9,10 @@ only by each measured duration: one pedantic round per sample, so ``stats`` in
 The plugin also records the environment fingerprint in ``machine_info["gpubench"]`` and, in a
 ``gpubench`` block of the JSON, the run id, profile and every skipped case with its reason.
 ``benchmarks/conftest.py`` loads it.
+
+Progress: once collected, and after each case (never inside one), the plugin tells ``gpubench
+run``'s display where the run is (gpubench.measure.progress_events; nothing when run by plain
+pytest).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import pytest
 
 from gpubench.machine.fingerprint import fingerprint
+from gpubench.measure import progress_events
 from gpubench.measure.result import CaseResult, CaseSkipped
 from gpubench.run.document import case_block, run_block, run_document, skipped_entry, write_document
 from gpubench.run.run_id import new_run_id
@@ -52,6 +57,8 @@ class ReplayClock:
 REPLAY_CLOCK = ReplayClock()
 _SKIPPED = pytest.StashKey[list]()
 _RUN = pytest.StashKey[dict]()
+# For the progress display: nodeid -> its suite, wall seconds so far, outcome and reason.
+_CASES: dict[str, dict[str, Any]] = {}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,6 +89,50 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "gpubench" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.benchmark(timer=REPLAY_CLOCK))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Tell the display which cases will run, in order, and on which machine (for its estimate)."""
+    if not progress_events.enabled():
+        return
+    cases = _CASES
+    cases.clear()
+    for item in session.items:
+        cases[item.nodeid] = {"suite": item.path.stem.removeprefix("test_"), "seconds": 0.0, "outcome": "measured"}
+    env = fingerprint(session.config.getoption("--gpubench-profile"))
+    progress_events.emit(
+        "collected",
+        run_id=session.config.stash[_RUN]["run_id"],
+        machine={"gpu_name": env.get("gpu_name"), "hostname": env.get("hostname")},
+        cases=[[case["suite"], nodeid] for nodeid, case in cases.items()],
+    )
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """After a case's teardown (the case is over): its outcome, wall seconds and skip or failure reason."""
+    case = _CASES.get(report.nodeid)
+    if case is None:
+        return
+    case["seconds"] += report.duration
+    if report.failed:
+        case["outcome"], case["reason"] = "failed", _first_line(report.longreprtext)
+    elif report.skipped and case["outcome"] != "failed":
+        case["outcome"], case["reason"] = "skipped", _skip_reason(report)
+    if report.when == "teardown":
+        progress_events.emit("case", nodeid=report.nodeid, **case)
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return _first_line(report.longreprtext)
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("E ")]
+    return (errors or lines or [""])[0].removeprefix("E ").strip()[:300]
 
 
 def parametrize_cases(metafunc: pytest.Metafunc, configs: Callable[[str], list[Any]], argname: str = "config") -> None:
@@ -163,7 +214,9 @@ __all__ = [
     "pytest_addoption",
     "pytest_benchmark_update_json",
     "pytest_benchmark_update_machine_info",
+    "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
+    "pytest_runtest_logreport",
     "pytest_sessionfinish",
 ]

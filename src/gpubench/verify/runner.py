@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from gpubench.measure.agreement import Check, Pair, Skip, biased, interleave
 from gpubench.suites import resolve, verify_checks
+
+if TYPE_CHECKING:
+    from gpubench.views.progress import Progress
 
 Outcome = Check | Skip
 
@@ -16,10 +20,13 @@ def run_checks(
     tolerance: float,
     reference_bias: float | None = None,
     progress: Callable[[str], None] | None = None,
+    display: Progress | None = None,
 ) -> list[Outcome]:
     """Every pair of the named suites, interleaved over ``rounds``; a pair that errors is reported, not fatal.
 
     ``reference_bias`` makes every reference report that factor x its time (``check.biased``).
+    ``progress`` gets one line per round; ``display`` is told of each check when it is over, and
+    of each round as a note (both between rounds, never inside one).
     """
     checks = verify_checks()
     unknown = [name for name in suites if name not in checks]
@@ -31,11 +38,35 @@ def run_checks(
             pairs = pairs_of(name)
         except Exception as error:
             outcomes.append(Skip(name, "(setting up)", f"error: {type(error).__name__}: {error}", error=True))
+            if display:
+                display.plan([(name, ["(setting up)"])], unit="checks")
+                display.case_done(name, "(setting up)", "failed", str(error))
             continue
+        if display:
+            display.plan([(name, [pair.case for pair in pairs])], unit="checks")
         for pair in pairs:
-            outcomes.append(_run_pair(pair, rounds, tolerance, reference_bias, progress))
+            outcome = _run_pair(pair, rounds, tolerance, reference_bias, _tell(progress, display, name))
+            outcomes.append(outcome)
+            if display:
+                display.case_done(name, pair.case, *_display_outcome(outcome))
         del pairs  # buffers of one suite are freed before the next allocates its own
     return outcomes
+
+
+def _tell(progress: Callable[[str], None] | None, display: Progress | None, suite: str) -> Callable[[str], None]:
+    def tell(line: str) -> None:
+        if progress:
+            progress(line)
+        if display:
+            display.note(suite, line.removeprefix(f"{suite} ").split(": gpubench")[0])
+
+    return tell
+
+
+def _display_outcome(outcome: Outcome) -> tuple[str, str]:
+    if isinstance(outcome, Skip):
+        return ("failed", outcome.reason) if outcome.error else ("skipped", outcome.reason)
+    return ("failed", "ratio outside the tolerance") if outcome.fails else ("measured", "")
 
 
 def pairs_of(name: str) -> list[Pair | Skip]:

@@ -27,6 +27,7 @@ import torch
 import torch.distributed as dist
 
 from gpubench.machine.fingerprint import cuda_unavailable_reason
+from gpubench.measure import progress_events
 from gpubench.measure.devices import require_memory
 from gpubench.measure.result import CaseSkipped
 from gpubench.measure.timing import QUEUE_SAFE_COMMANDS, Timer
@@ -144,6 +145,8 @@ def _run_sweep(index, sweep: Sweep, env: RankEnv, hosts: int, nodes: int, timeou
                     where = (index, dtype, nbytes, size_index)
                     run = call or module.run
                     results.append(_run_size(sweep, module, env, device, group, in_place, where, progress, run))
+                    if env.rank == 0:  # between sizes, after the check: never inside a timed loop
+                        _size_done(sweep, module, len(results), dtype, nbytes)
         name, peak = links.link_peak(sweep, device, nodes) if env.rank == 0 else (None, None)
     finally:
         if group is not None:
@@ -211,6 +214,13 @@ def _run_size(sweep, module: ModuleType, env, device, group, in_place: bool, whe
     wrong = 0 if expected is None else count_wrong(recv, expected, module.summands(n))
     wrong = _agreed_sum(wrong)
     return SizeResult(dtype, nbytes, in_place, count, tuple(slowest), tuple(mean), iters, measurement.clock, wrong)
+
+
+def _size_done(sweep: Sweep, module: ModuleType, done: int, dtype: str, nbytes: int) -> None:
+    """Tell ``gpubench run``'s display (if any) how far this sweep is; rank 0 only."""
+    total = len(sweep.dtypes) * len(sweep.sizes) * len(sweep.placements or module.PLACEMENTS)
+    text = f"{sweep.describe()}: size {done}/{total} ({nbytes} B {dtype})"
+    progress_events.emit("step", suite=module.SUITE, text=text)
 
 
 # Stream commands one NCCL collective issues through torch: an event record on the caller's stream,

@@ -82,8 +82,10 @@ def test_two_torchrun_nodes_on_this_machine_land_in_the_store(tmp_path):
     assert set(REQUIRED_COLUMNS) <= set(frame.columns)
     assert sorted(measured["bytes"]) == [8, 65536]
     gathered = frame[(frame["status"] == "ok") & (frame["suite"] == "all_gather")]
-    assert len(gathered) == 4 and set(gathered["in_place"]) == {True, False} and (gathered["wrong"] == 0).all()
-    assert set(frame["collective"]) == {"all_reduce", "all_gather"}
+    # 8 B cannot be split into 16-byte-aligned shares on 2 ranks (nccl-tests skips it too): 64 KiB only.
+    assert len(gathered) == 2 and set(gathered["bytes"]) == {65536} and set(gathered["in_place"]) == {True, False}
+    assert (gathered["wrong"] == 0).all()
+    assert set(frame["collective"].dropna()) == {"all_reduce", "all_gather"}  # skipped rows carry no figures
     assert set(measured["nodes"]) == {2} and set(measured["world_size"]) == {2}
     assert set(measured["launcher"]) == {"torchrun"} and (measured["wrong"] == 0).all()
     assert "busbw (GB/s)" in logs

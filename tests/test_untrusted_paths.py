@@ -80,6 +80,14 @@ def test_a_run_file_is_published_whole_or_not_at_all(tmp_path, monkeypatch):
         original(self, tmp_path / "elsewhere.parquet", **kwargs)  # what a reinterpreted path does
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", elsewhere)
+    import pyarrow.parquet as pq
+
+    write_table = pq.write_table
+
+    def table_elsewhere(table, where, **kwargs):
+        write_table(table, tmp_path / "elsewhere-stamped.parquet", **kwargs)  # the stamped writer's path
+
+    monkeypatch.setattr(pq, "write_table", table_elsewhere)
     doc = write_json(document(bench("test_a", 1e-3), run_id="short"), tmp_path / "d.json")
     status, _, err = run_cli("ingest", str(doc), "--results", str(tmp_path / "results"))
     assert status == 2 and one_error_line(err), err

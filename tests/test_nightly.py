@@ -162,3 +162,11 @@ def test_history_per_machine(history_store: tuple[Path, str], tmp_path: Path) ->
     assert len(pngs) == 2 and all(png.stat().st_size > 5_000 for png in pngs)
     missing = cli("history", "--results", store, "--case", "no-such-case")
     assert missing.returncode == 2 and "no measured case matches 'no-such-case'" in missing.stderr
+    one = cli("history", "--results", store, "--case", "h2h*4096]", "--machine", "elsewhere", "--out", tmp_path / "one")
+    assert one.returncode == 0, one.stderr
+    assert [line for line in one.stdout.splitlines() if line.startswith("# ") and " @ " in line] == [
+        line for line in machines if line.endswith("@ elsewhere")
+    ]
+    assert len(list((tmp_path / "one").glob("history_*.png"))) == 1
+    unknown = cli("history", "--results", store, "--machine", "nowhere")
+    assert unknown.returncode == 2 and "no machine named 'nowhere'" in unknown.stderr and "elsewhere" in unknown.stderr

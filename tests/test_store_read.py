@@ -144,12 +144,13 @@ def test_baseline_reads_only_the_runs_it_chooses(tmp_path, monkeypatch):
     read = []
     real = baseline_module.read_files
 
-    def spy(index, runs, columns=None, rows=None):
+    def spy(index, runs, columns=None, rows=None, **options):
         read.append(set(runs["run_id"]))
-        return real(index, runs, columns, rows)
+        return real(index, runs, columns, rows, **options)
 
     monkeypatch.setattr(baseline_module, "read_files", spy)
     _, baseline = load_baseline(tmp_path, "night-12", 3)
-    # night-11, -10, -9 for every case; night-10 judged the 4 KiB case slower, so night-08 stands in.
-    assert read == [{"night-11", "night-10", "night-09", "night-08"}]
+    # The candidate, then night-11, -10, -9 for every case; night-10 judged the 4 KiB case slower,
+    # so night-08 stands in.
+    assert read == [{"night-12"}, {"night-11", "night-10", "night-09", "night-08"}]
     assert set(baseline.loc[baseline["case"] == case, "run_id"]) == {"night-11", "night-09", "night-08"}

@@ -27,7 +27,7 @@ from gpubench.files.terminal import printable
 from gpubench.store.index import run_index
 from gpubench.store.location import Location, locate
 from gpubench.store.machine import machine_key
-from gpubench.store.read import read_files, read_results, select_runs
+from gpubench.store.read import read_files, select_runs
 from gpubench.store.run_id import validate_run_id
 from gpubench.store.schema import StoreError
 
@@ -232,9 +232,10 @@ def load_baseline(
     """
     if n_runs < 1:
         raise ValueError(f"--baseline-runs must be at least 1, got {n_runs}")
-    index = run_index(results_dir)
-    candidate = read_results(results_dir, candidate_run)
-    entry = index.runs[index.runs["run_id"] == candidate_run].iloc[0]
+    index = run_index(results_dir, warn=False)
+    own = select_runs(index, [validate_run_id(candidate_run)])
+    candidate = read_files(index, own, strict=True)
+    entry = own.iloc[0]
     runs = select_runs(index)
     runs = runs[(runs["machine"] == entry["machine"]) & (runs["run_id"] != candidate_run)]
     if before_only:
@@ -243,11 +244,14 @@ def load_baseline(
     needed = dict.fromkeys(wanted, n_runs)
     chosen: list[str] = []
     flagged: set[tuple[str, str]] = set()
+    night_flags: dict[str, set[tuple[str, str]]] = {}
+    for run, case in flagged_cases(results_dir, runs["run_id"]):  # the machine's nights, read once
+        night_flags.setdefault(run, set()).add((run, case))
     for run_id, measured_id in zip(runs["run_id"][::-1], runs["measured_id"][::-1], strict=True):
         keys = [key for key in index.measured[measured_id] if needed.get(key)]
         if not keys:
             continue
-        run_flags = flagged_cases(results_dir, [run_id])
+        run_flags = night_flags.get(run_id, set())
         usable = [key for key in keys if (run_id, key[1]) not in run_flags]
         flagged |= run_flags
         for key in usable:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -93,7 +93,7 @@ class Fleet:
         columns = ["machine", "gpu_name", "cases", "slower_outliers", "faster_outliers", "median_time_ratio"]
         if not self.standings:
             return pd.DataFrame(columns=columns)
-        frame = pd.DataFrame([asdict(standing) for standing in self.standings])
+        frame = pd.DataFrame([vars(standing) for standing in self.standings])
         frame["time_ratio"] = [time_ratio(s) for s in self.standings]
         frame["slower_outlier"] = frame["outlier"] & frame["slower"]
         frame["faster_outlier"] = frame["outlier"] & ~frame["slower"]
@@ -123,8 +123,10 @@ def latest_figures(
         set(names) if not case_regex else {n for n, hit in zip(names, matching(names, case_regex), strict=True) if hit}
     )
     latest: dict[tuple[str, str, str], str] = {}  # (machine, suite, case) -> run id
-    for run_id, machine, measured_id in zip(runs["run_id"][::-1], runs["machine"][::-1], runs["measured_id"][::-1],
-                                            strict=True):  # fmt: skip
+    # Runs share few sets of measured cases: per machine, only the newest run of each set can be
+    # the latest of any of its cases, so a year of runs is walked as a handful per machine.
+    newest = runs.iloc[::-1].drop_duplicates(["machine", "measured_id"])
+    for run_id, machine, measured_id in zip(newest["run_id"], newest["machine"], newest["measured_id"], strict=True):
         for suite, case in index.measured[measured_id]:
             if (suites and suite not in suites) or case not in kept:
                 continue
@@ -159,34 +161,37 @@ def judge_fleet(
     gpu = latest["gpu_name"].astype("string").fillna("no GPU") if "gpu_name" in latest else "no GPU"
     latest = latest.assign(gpu_model=gpu)
     for (model, suite, case), group in latest.groupby(["gpu_model", "suite", "case"], sort=True):
+        if len(group) - 1 < min_peers:
+            fleet.unjudged += len(group)
+            continue
         metric = _headline(group)
-        values = group[metric].astype(float).to_numpy()
-        machines = group["machine"].astype(str).tolist()
-        for i, machine in enumerate(machines):
-            peers = np.delete(values, i)
-            if len(peers) < min_peers:
-                fleet.unjudged += 1
-                continue
-            fleet.standings.append(
-                _standing(machine, str(model), str(suite), str(case), str(group["run_id"].iloc[i]), metric,
-                          float(values[i]), peers, mad_factor, min_gap)
-            )  # fmt: skip
+        fleet.standings += _standings(group, str(model), str(suite), str(case), metric, mad_factor, min_gap)
     if runs is not None:
         fleet.environment = environment_spread(runs)
     return fleet
 
 
-def _standing(machine, model, suite, case, run_id, metric, value, peers, mad_factor, min_gap) -> Standing:
-    centre = float(np.median(peers))
-    ratio = value / centre
-    logs = np.log(peers / centre)
-    mad = MAD_TO_SIGMA * float(np.median(np.abs(logs - np.median(logs))))
-    distance = abs(math.log(ratio))
-    deviation = distance / mad if mad > 0 else (math.inf if distance > 0 else 0.0)
-    outlier = deviation > mad_factor and abs(ratio - 1) >= min_gap
+def _standings(group: pd.DataFrame, model: str, suite: str, case: str, metric: str, mad_factor: float,
+               min_gap: float) -> list[Standing]:  # fmt: skip
+    """Each machine of ``group`` (one GPU model, one case) against the others, all at once: row i
+    of ``peers`` is every value but the i-th."""
+    values = group[metric].astype(float).to_numpy()
+    count = len(values)
+    peers = np.broadcast_to(values, (count, count))[~np.eye(count, dtype=bool)].reshape(count, count - 1)
+    centre = np.median(peers, axis=1)
+    ratio = values / centre
+    logs = np.log(peers / centre[:, None])
+    mad = MAD_TO_SIGMA * np.median(np.abs(logs - np.median(logs, axis=1)[:, None]), axis=1)
+    distance = np.abs(np.log(ratio))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deviation = np.where(mad > 0, distance / mad, np.where(distance > 0, math.inf, 0.0))
+    outlier = (deviation > mad_factor) & (np.abs(ratio - 1) >= min_gap)
     slower = ratio < 1 if metric != "median_s" and higher_is_better(metric) else ratio > 1
-    return Standing(machine, model, suite, case, run_id, metric, value, centre, ratio, len(peers), deviation,
-                    slower, outlier)  # fmt: skip
+    rows = zip(group["machine"].astype(str), group["run_id"].astype(str), values, centre, ratio, deviation, outlier,
+               slower, strict=True)  # fmt: skip
+    return [Standing(machine, model, suite, case, run_id, metric, float(value), float(middle), float(share),
+                     count - 1, float(away), bool(is_slower), bool(is_outlier))
+            for machine, run_id, value, middle, share, away, is_outlier, is_slower in rows]  # fmt: skip
 
 
 def _headline(group: pd.DataFrame) -> str:

@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--case", metavar="PATTERN", help="only cases whose name contains PATTERN (or matches it, with * or ?)"
     )
+    parser.add_argument(
+        "--machine", metavar="NAME", help="only this machine: its host name or its key (<GPU model> @ <host>)"
+    )
     parser.add_argument("--results", default="results", help="results store directory (default: results/)")
     parser.add_argument("--out", help="where the PNGs go (default: <results>/history/ for a local store)")
     parser.add_argument("--format", choices=FORMATS, default="table", help="output format (default: table)")
@@ -35,6 +38,7 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.files.terminal import printable
     from gpubench.store.figures import read_figures
     from gpubench.store.location import locate
+    from gpubench.store.machine import machines_named
     from gpubench.store.read import case_pattern_regex, list_runs
     from gpubench.store.schema import StoreError
     from gpubench.views.changepoints import lines
@@ -46,7 +50,8 @@ def main(args: argparse.Namespace) -> int:
     if runs.empty:
         raise StoreError(f"no run in {args.results}")
     regex = case_pattern_regex(args.case) if args.case else None
-    frame = read_figures(args.results, case_regex=regex)
+    machines = machines_named(runs, args.machine) if args.machine else None
+    frame = read_figures(args.results, machine=machines, case_regex=regex)
     history = case_history(frame, args.case)
     if history.empty and args.case:
         raise StoreError(f"no measured case matches {printable(args.case)!r} in {args.results}")

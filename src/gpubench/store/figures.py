@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import pandas as pd
@@ -75,13 +76,13 @@ class _Segment:
 def read_figures(
     results_dir: str | os.PathLike | Location,
     *,
-    machine: str | None = None,
+    machine: str | Collection[str] | None = None,
     suites: list[str] | None = None,
     cases: set[str] | None = None,
     case_regex: str | None = None,
 ) -> pd.DataFrame:
     """Figures rows of the measured cases the filters keep, oldest run first, as ``read_results``
-    returns them (``machine``: a machine key; ``case_regex``: RE2, searched)."""
+    returns them (``machine``: a machine key, or several; ``case_regex``: RE2, searched)."""
     index = run_index(results_dir)
     if case_regex is not None:  # the case names it matches, from the index: then row groups can be skipped
         named = _cases_matching(index, case_regex)
@@ -253,11 +254,13 @@ def _put(location: Location, table: pa.Table, stamps: dict[str, tuple[int, str]]
 
 
 def _row_filter(
-    machine: str | None, suites: list[str] | None, cases: set[str] | None, case_regex: str | None
+    machine: str | Collection[str] | None, suites: list[str] | None, cases: set[str] | None, case_regex: str | None
 ) -> ds.Expression | None:
     parts = []
-    if machine is not None:
+    if isinstance(machine, str):
         parts.append(pc.field("machine") == machine)
+    elif machine is not None:
+        parts.append(pc.field("machine").isin(pa.array(sorted(set(machine)), pa.string())))
     if suites is not None:
         parts.append(pc.field("suite").isin(pa.array(sorted(set(suites)), pa.string())))
     if cases is not None:

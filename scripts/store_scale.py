@@ -42,6 +42,7 @@ RATES = ("gbps", "busbw_gbps", "algbw_gbps", "tflops")
 STEP_CASES = "copy[direction=h2h,host_memory=pageable"
 SLOW = 60.0
 ONE_CASE = "copy[direction=h2h,host_memory=pageable,bytes=1048576]"
+MACHINE = "node00"  # a host of every store ``build`` makes, one machine or a hundred
 
 # The nightly's judging step (nightly.nightly between the run and the report), for either API.
 JUDGE = """
@@ -184,6 +185,17 @@ def measure(store: Path, repeat: int, src: Path, only: list[str] | None = None, 
         "compare against 7 baselines": [*gpubench, "compare", *baselines, candidate, *results],
         "the nightly's judging step": [sys.executable, "-c", JUDGE, str(store), candidate],
         "history of one case": [*gpubench, "history", "--case", ONE_CASE, *results, "--out", str(scratch / "h1")],
+        "history of one case on one machine": [
+            *gpubench,
+            "history",
+            "--case",
+            ONE_CASE,
+            "--machine",
+            MACHINE,
+            *results,
+            "--out",
+            str(scratch / "h1m"),
+        ],
         "history of every case": [*gpubench, "history", *results, "--out", str(scratch / "hall")],
         "plot the latest run": [*gpubench, "plot", *results, "--out", str(scratch / "plot")],
         "fleet (every machine's latest)": [*gpubench, "fleet", *results, "--out", str(scratch / "fleet")],

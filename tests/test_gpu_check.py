@@ -123,9 +123,9 @@ def test_summary_says_what_each_collective_did_on_each_transport():
     ]
     text = "\n".join(collective_lines(pd.DataFrame(rows)))
     assert f"allreduce nccl on cuda tensors: not measured, skipped: {nccl_refused}" in text
-    assert "allreduce gloo on cpu tensors: 1 cases, busbw 1.500 GB/s at 67108864 B, #wrong 0: OK" in text
-    assert "allreduce gloo on cuda tensors: 1 cases, busbw 1.500 GB/s at 67108864 B, #wrong 3: CHECK" in text
-    assert "reduce_scatter gloo on cpu tensors: 1 cases, busbw 1.500 GB/s at 67108864 B, #wrong 0, ran as " in text
+    assert "allreduce gloo on cpu tensors: 1 case, busbw 1.500 GB/s at 67108864 B, #wrong 0: OK" in text
+    assert "allreduce gloo on cuda tensors: 1 case, busbw 1.500 GB/s at 67108864 B, #wrong 3: CHECK" in text
+    assert "reduce_scatter gloo on cpu tensors: 1 case, busbw 1.500 GB/s at 67108864 B, #wrong 0, ran as " in text
     assert "ran as allreduce+chunk: OK" in text
     assert "all_gather: MISSING, no rows (its step did not store a run)" in text
 

@@ -130,5 +130,5 @@ def test_the_nightly_log_is_readable(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "\x1b" not in done.stdout + done.stderr
     head = _before_tables(done.stdout)
-    assert head == ["copy: 1 cases; time left: not known yet", head[1]] and head[1].startswith("copy: 1/1 cases, 1 ")
+    assert head == ["copy: 1 case; time left: not known yet", head[1]] and head[1].startswith("copy: 1/1 case, 1 ")
     assert "nightly first night: report" in done.stdout and "next:" in done.stdout

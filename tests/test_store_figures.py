@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -109,6 +110,39 @@ def test_segments_are_merged_and_a_file_covered_twice_is_read_once(tmp_path):
     shutil.copy(segments(results)[0], segments(results)[0].with_name("copy-of-a-segment.parquet"))  # two readers' race
     same_rows(read_figures(results), from_run_files(results))
     assert not any(path.name.startswith("copy-of") for path in segments(results))  # merged away
+
+
+def test_segments_are_bounded_so_a_fleets_year_fits_in_memory(tmp_path, monkeypatch):
+    monkeypatch.setattr(figures_module, "SEGMENT_FILES", 2)
+    monkeypatch.setattr(figures_module, "MAX_SEGMENTS", 2)
+    built = []
+    real = figures_module._build
+    monkeypatch.setattr(figures_module, "_build", lambda index, files: built.append(len(files)) or real(index, files))
+    results = tmp_path / "results"
+    for day in range(1, 6):
+        store.write_run(copy_run(f"night-{day}", f"2026-11-0{day}T02:00:00", hostname=f"node{day % 2}"), results)
+    same_rows(read_figures(results), from_run_files(results))
+    assert built == [2, 2, 1]  # read a segment's worth of run files at a time
+    covered = {path.name: files_covered(path) for path in segments(results)}
+    assert sorted(map(len, covered.values())) == [1, 2, 2]
+    for path in segments(results):  # one machine's rows together: row-group statistics skip the others
+        machines = pq.read_table(path, columns=["machine"])["machine"].to_pylist()
+        assert machines == sorted(machines)
+    full = {name for name, files in covered.items() if len(files) == 2}
+    for day in range(6, 9):  # an open segment a night: past MAX_SEGMENTS merged into full ones
+        store.write_run(copy_run(f"night-{day}", f"2026-11-0{day}T02:00:00"), results)
+        same_rows(read_figures(results), from_run_files(results))
+    assert built[3:] == [1, 1, 1] and len(segments(results)) == 5
+    assert full <= {path.name for path in segments(results)}  # full segments are not rewritten
+    gone = next(name for name in full if "night-2.parquet" in covered[name])
+    (results / "runs" / "night-2.parquet").unlink()  # but one whose file goes is
+    same_rows(read_figures(results), from_run_files(results))
+    assert gone not in {path.name for path in segments(results)}
+    assert full - {gone} <= {path.name for path in segments(results)}
+
+
+def files_covered(segment: Path) -> list[str]:
+    return [file for file, _, _ in json.loads(pq.read_schema(segment).metadata[b"gpubench.figures_files"])]
 
 
 def test_a_store_that_cannot_be_written_is_served_from_memory(tmp_path, monkeypatch):

@@ -10,11 +10,15 @@ The run files stay the source of truth, as for the runs index: every read sets t
 against the refreshed runs index (``index.run_index``). Each segment names the run files it
 covers, with their stamps, in its metadata; rows of files gone or changed are dropped, files not
 yet covered are read (only these columns, through ``read.read_files``, so validated and unified
-as every read) into a new segment. Past ``MAX_SEGMENTS`` segments, all are merged into one
-sorted by suite and case, so that a case's rows sit in few row groups and row-group statistics
-skip the rest. Segments are written whole (``Location.replace_file``); two readers refreshing at
-once may both add a segment for the same files: a file covered twice is read from one segment
-only. A store this reader cannot write is served from memory.
+as every read) into new segments of at most ``SEGMENT_FILES`` run files each. Rows are sorted by
+machine, suite, case and time, so that one machine's rows (and, within them, one case's) sit in
+few row groups and row-group statistics skip the rest. A segment of ``SEGMENT_FILES`` files is
+full: it is rewritten only when one of its files goes or changes. Past ``MAX_SEGMENTS`` open
+(smaller) segments, they are merged into full ones. Memory stays bounded by one segment's rows
+whatever the store's size: a fleet's year (36,500 runs, 16 million rows) is built and merged
+segment by segment. Segments are written whole (``Location.replace_file``); two readers
+refreshing at once may both add a segment for the same files: a file covered twice is read from
+one segment only. A store this reader cannot write is served from memory, filtered as it is read.
 
 Columns: the key columns (run id, start time, suite, case, status), ``file``, ``machine`` and
 ``position`` (the row's place in its run file, so cases keep their suite's order), the figures as
@@ -27,7 +31,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -43,10 +47,11 @@ from gpubench.store.machine import ENVIRONMENT_COLUMNS, MACHINE_COLUMNS
 
 FIGURES_DIR = "figures"
 SEGMENT_SUFFIX = ".parquet"
-FIGURES_VERSION = 2
-MAX_SEGMENTS = 8
+FIGURES_VERSION = 3
+MAX_SEGMENTS = 8  # open segments (under SEGMENT_FILES files) before they are merged
+SEGMENT_FILES = 1_000  # run files per full segment: about 443,000 rows of the quick profile
 ATTEMPTS = 4  # scans tried while other readers merge segments, before reading the run files instead
-SORT_ORDER = [(name, "ascending") for name in ("suite", "case", "started_at")]  # a case's rows together
+SORT_ORDER = [(name, "ascending") for name in ("machine", "suite", "case", "started_at")]  # a machine's rows together
 ROW_GROUP_ROWS = 32_768
 FIGURES = ("median_s", "q1_s", "q3_s", *suites.all_headlines())
 SETUP = (*MACHINE_COLUMNS, *ENVIRONMENT_COLUMNS, "gpu_uuid", "profile", "fullname")
@@ -96,8 +101,8 @@ def read_figures(
         except (OSError, pa.ArrowException):  # another reader merged segments away under this one
             continue
     else:  # segments kept changing under this reader: every figure from the run files, in memory
-        table = _build(index, list(index.runs["file"])) if len(index.runs) else SCHEMA.empty_table()
-        table = table if rows is None else table.filter(rows)
+        parts = list(_built(index, list(index.runs["file"]), rows))
+        table = pa.concat_tables(parts) if parts else SCHEMA.empty_table()
     frame = table.to_pandas(types_mapper=_PANDAS_TYPES.get)
     frame = frame.sort_values(["started_at", "run_id", "position"], kind="stable", ignore_index=True)
     return frame.drop(columns="position")
@@ -105,7 +110,7 @@ def read_figures(
 
 def _scan(index: RunIndex, rows: ds.Expression | None) -> pa.Table:
     parts = []
-    for source in _sources(index):
+    for source in _sources(index, rows):
         if isinstance(source, ds.Dataset):
             parts.append(source.to_table(filter=rows))
         else:
@@ -121,9 +126,9 @@ def _cases_matching(index: RunIndex, case_regex: str) -> set[str] | None:
     return {name for name, hit in zip(names, matching(names, case_regex), strict=True) if hit}
 
 
-def _sources(index: RunIndex) -> list[ds.Dataset | pa.Table]:
+def _sources(index: RunIndex, rows: ds.Expression | None) -> list[ds.Dataset | pa.Table]:
     """Where the figures of every good run are now: the segments (brought up to date on the way),
-    or, for a store this reader cannot write, tables in memory."""
+    or, for a store this reader cannot write, tables in memory (already filtered by ``rows``)."""
     location = index.location
     good = {str(file): (int(size), str(modified))
             for file, size, modified in zip(index.runs["file"], index.runs["size"], index.runs["modified"],
@@ -134,42 +139,57 @@ def _sources(index: RunIndex) -> list[ds.Dataset | pa.Table]:
         for file, stamp in segment.files.items():
             if good.get(file) == stamp:
                 owner.setdefault(file, segment.path)
-    # A segment holding rows of a file gone, changed or also held elsewhere is merged away.
+    # A segment holding rows of a file gone, changed or also held elsewhere is rewritten.
     dirty = [segment for segment in segments
              if segment.foreign or any(owner.get(file) != segment.path for file in segment.files)]  # fmt: skip
     missing = [file for file in good if file not in owner]
-    pending = [_build(index, missing)] if missing else []  # rows not yet in a segment
-    try:
-        if pending:
-            added = _put(location, pending[0], {file: good[file] for file in missing})
-            pending = []
-            segments = [segment for segment in segments if segment.path != added.path] + [added]
-            owner.update(dict.fromkeys(missing, added.path))
-        if dirty or len(segments) > MAX_SEGMENTS:
-            segments = _merge(location, segments, dirty, owner, good)
-        return [_dataset(location, [segment.path for segment in segments])] if segments else []
-    except OSError:  # a store this reader cannot write: what is current, from memory
-        clean = [segment.path for segment in segments if segment not in dirty and segment.path in owner.values()]
-        kept = [_read_segment(location, segment.path, owned) for segment in dirty if (owned := _owned(owner, segment))]
-        return [*([_dataset(location, clean)] if clean else []), *kept, *pending]
+    writable, pending = True, []  # pending: rows of files no segment could take, in memory
+    for batch, table in zip(_batches(missing), _built(index, missing), strict=True):
+        if writable:
+            try:
+                added = _put(location, table, {file: good[file] for file in batch})
+            except OSError:  # a store this reader cannot write
+                writable = False
+            else:
+                segments = [segment for segment in segments if segment.path != added.path] + [added]
+                owner.update(dict.fromkeys(batch, added.path))
+                continue
+        pending.append(table if rows is None else table.filter(rows))
+    if writable:
+        try:
+            opened = [segment for segment in segments if segment not in dirty and len(segment.files) < SEGMENT_FILES]
+            if dirty or len(opened) > MAX_SEGMENTS:
+                segments = _merge(location, segments, dirty, owner, good)
+            return [_dataset(location, [segment.path for segment in segments])] if segments else []
+        except OSError:
+            pass
+    # What is current, without writing: clean segments as they are, the owned rows of dirty ones.
+    clean = [segment.path for segment in segments if segment not in dirty and segment.path in owner.values()]
+    kept = [_read_segment(location, segment.path, owned) for segment in dirty if (owned := _owned(owner, segment))]
+    kept = [table if rows is None else table.filter(rows) for table in kept]
+    return [*([_dataset(location, clean)] if clean else []), *kept, *pending]
 
 
 def _merge(
     location: Location, segments: list[_Segment], dirty: list[_Segment], owner: dict[str, str], good: dict
 ) -> list[_Segment]:
-    """The dirty segments and the smallest clean ones merged into one, sorted by suite and case,
-    until at most ``MAX_SEGMENTS // 2`` remain: a log-structured merge, so a year of nightly
-    segments is rewritten about log(runs) times, not once a night."""
-    clean = sorted((segment for segment in segments if segment not in dirty), key=lambda segment: len(segment.files))
-    keep_clean = max(MAX_SEGMENTS // 2 - 1, 0)
-    merged = [*dirty, *clean[: max(len(clean) - keep_clean, 0)]]
-    if not merged:
-        return segments
-    tables = [_read_segment(location, segment.path, owned) for segment in merged if (owned := _owned(owner, segment))]
-    stamps = {file: good[file] for segment in merged for file in _owned(owner, segment)}
+    """The dirty segments, and the open ones once more than ``MAX_SEGMENTS`` are, rewritten into
+    segments of about ``SEGMENT_FILES`` files (smallest first), one output segment in memory at a
+    time. A full segment is rewritten only when dirty, so a year of nightly segments costs each
+    row a rewrite about once per ``MAX_SEGMENTS`` nights until its segment is full, then never."""
+    opened = sorted((segment for segment in segments if segment not in dirty and len(segment.files) < SEGMENT_FILES),
+                    key=lambda segment: len(segment.files))  # fmt: skip
+    merged = [*dirty, *(opened if len(opened) > MAX_SEGMENTS else [])]
     result = [segment for segment in segments if segment not in merged]
-    if stamps:
-        result.append(_put(location, pa.concat_tables(tables).sort_by(SORT_ORDER), stamps))
+    tables: list[pa.Table] = []
+    stamps: dict[str, tuple[int, str]] = {}
+    for position, segment in enumerate(merged):
+        if owned := _owned(owner, segment):
+            tables.append(_read_segment(location, segment.path, owned))
+            stamps.update((file, good[file]) for file in owned)
+        if stamps and (len(stamps) >= SEGMENT_FILES or position == len(merged) - 1):
+            result.append(_put(location, pa.concat_tables(tables).sort_by(SORT_ORDER), stamps))
+            tables, stamps = [], {}
     for segment in merged:
         if all(segment.path != other.path for other in result):
             location.remove(segment.path)
@@ -200,6 +220,17 @@ def _segments(location: Location) -> list[_Segment]:
             continue
         found.append(_Segment(path, files))
     return found
+
+
+def _batches(files: list[str]) -> list[list[str]]:
+    return [files[start : start + SEGMENT_FILES] for start in range(0, len(files), SEGMENT_FILES)]
+
+
+def _built(index: RunIndex, files: list[str], rows: ds.Expression | None = None) -> Iterator[pa.Table]:
+    """The figures rows of ``files``, a segment's worth of run files at a time (filtered by ``rows``)."""
+    for batch in _batches(files):
+        table = _build(index, batch)
+        yield table if rows is None else table.filter(rows)
 
 
 def _build(index: RunIndex, files: list[str]) -> pa.Table:

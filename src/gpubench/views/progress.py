@@ -42,6 +42,10 @@ class Suite:
     finished: float | None = None
     note: str = ""
 
+    def counted(self, count: int) -> str:
+        """``count`` with the unit, singular for one: "1 check", "3 checks"."""
+        return f"{count} {self.unit.removesuffix('s') if count == 1 else self.unit}"
+
     @property
     def counts(self) -> Counter:
         return Counter(self.done.values())
@@ -177,7 +181,7 @@ class PlainRenderer:
         print(text, file=self.stream, flush=True)
 
     def started(self, suite: Suite, progress: Progress) -> None:
-        self._line(f"{suite.name}: {len(suite.cases)} {suite.unit}; {estimate_text(progress, suite)}")
+        self._line(f"{suite.name}: {suite.counted(len(suite.cases))}; {estimate_text(progress, suite)}")
 
     def updated(self, suite: Suite, progress: Progress) -> None:
         pass
@@ -187,7 +191,7 @@ class PlainRenderer:
 
     def finished(self, suite: Suite, progress: Progress) -> None:
         elapsed = seconds_text(suite.elapsed(progress.clock()))
-        self._line(f"{suite.name}: {len(suite.done)}/{len(suite.cases)} {suite.unit}, {suite.counts_text()}, "
+        self._line(f"{suite.name}: {len(suite.done)}/{suite.counted(len(suite.cases))}, {suite.counts_text()}, "
                    f"{elapsed}")  # fmt: skip
 
     def close(self) -> None:

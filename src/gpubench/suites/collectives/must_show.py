@@ -42,7 +42,8 @@ def _transport_line(suite: str, rows: pd.DataFrame, transport: str) -> str:
     wrong = int(pd.to_numeric(measured.get("wrong"), errors="coerce").fillna(0).sum())
     largest = measured.sort_values("bytes").iloc[-1]
     text = (
-        f"{what}: {len(measured)} cases, busbw {float(largest['busbw_gbps']):.3f} GB/s at {int(largest['bytes'])} B, "
+        f"{what}: {len(measured)} case{'' if len(measured) == 1 else 's'}, "
+        f"busbw {float(largest['busbw_gbps']):.3f} GB/s at {int(largest['bytes'])} B, "
         f"#wrong {wrong}"
     )
     algorithm = largest.get("algorithm")

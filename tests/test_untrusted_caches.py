@@ -78,7 +78,7 @@ BAD_VERDICTS = {
 
 @pytest.mark.parametrize("kind", sorted(BAD_VERDICTS))
 def test_an_unreadable_verdicts_file_costs_its_own_night_only(results, kind):
-    bad = results / "nightly" / "bad-night" / "verdicts.json"
+    bad = results / "nightly" / "run-2" / "verdicts.json"  # a shown run's night: history reads it
     bad.parent.mkdir(parents=True)
     bad.write_bytes(BAD_VERDICTS[kind])
     status, _, err = run_cli("history", "--results", str(results))

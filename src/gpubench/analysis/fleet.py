@@ -195,7 +195,7 @@ def _standings(group: pd.DataFrame, model: str, suite: str, case: str, metric: s
 
 
 def _headline(group: pd.DataFrame) -> str:
-    complete = [column for column in group if group[column].notna().all()]
+    complete = list(group.columns[group.notna().all().to_numpy()])
     return suites.headline_metric(str(group["suite"].iloc[0]), complete)
 
 

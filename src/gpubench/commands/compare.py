@@ -85,16 +85,18 @@ def read_stored(specs: list[str], results: Path) -> dict[str, pd.DataFrame]:
     """The stored runs among ``specs``, read in one pass over the store (its index loads once);
     a spec that is a stored run id is that run, even where a file of that name is in the working
     directory (write ``./NAME`` for the file). Empty when they cannot be read: ``load_side`` says why."""
-    from gpubench.store.read import list_runs, read_results
+    from gpubench.store.index import run_index
+    from gpubench.store.read import read_results
     from gpubench.store.schema import StoreError
 
     candidates = list(dict.fromkeys(spec for spec in specs if _looks_like_run_id(spec)))
     if not candidates:
         return {}
     try:
-        known = set(list_runs(results)["run_id"])
+        index = run_index(results, warn=False)  # runs asked for by id: only their files matter
+        known = set(index.runs["run_id"])
         run_ids = [spec for spec in candidates if spec in known]
-        rows = read_results(results, run_ids=run_ids) if run_ids else None
+        rows = read_results(index, run_ids=run_ids) if run_ids else None
     except StoreError:
         return {}
     if rows is None:

@@ -37,6 +37,7 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.files.safe import default_output
     from gpubench.files.terminal import printable
     from gpubench.store.figures import read_figures
+    from gpubench.store.index import run_index
     from gpubench.store.location import locate
     from gpubench.store.machine import machines_named
     from gpubench.store.read import case_pattern_regex, list_runs
@@ -46,12 +47,13 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.views.history import summary
     from gpubench.views.text_table import lines_of
 
-    runs = list_runs(args.results)
+    index = run_index(args.results)  # listed once: list_runs and read_figures share it
+    runs = list_runs(index)
     if runs.empty:
         raise StoreError(f"no run in {args.results}")
     regex = case_pattern_regex(args.case) if args.case else None
     machines = machines_named(runs, args.machine) if args.machine else None
-    frame = read_figures(args.results, machine=machines, case_regex=regex)
+    frame = read_figures(index, machine=machines, case_regex=regex)
     history = case_history(frame, args.case)
     if history.empty and args.case:
         raise StoreError(f"no measured case matches {printable(args.case)!r} in {args.results}")
@@ -60,7 +62,8 @@ def main(args: argparse.Namespace) -> int:
     matched = frame[frame["run_id"].isin(set(history["run_id"])) & frame["case"].isin(set(history["case"]))]
     try:
         cache = args.results if locate(args.results).is_local else None  # a remote store: not cached
-        points, unavailable = change_points(matched, night_marks(args.results), cache), None
+        marks = night_marks(args.results, set(matched["run_id"]))  # the shown runs' nights only
+        points, unavailable = change_points(matched, marks, cache), None
     except ChangePointsUnavailable as error:
         points, unavailable = None, str(error)
     if args.out:

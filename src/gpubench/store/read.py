@@ -48,7 +48,7 @@ _PANDAS_TYPES = {
 
 
 def read_results(
-    results_dir: str | os.PathLike,
+    results_dir: str | os.PathLike | RunIndex,
     run_id: str | None = None,
     *,
     run_ids: Iterable[str] | None = None,
@@ -64,10 +64,12 @@ def read_results(
     ``run_id``/``run_ids``: these runs (an unknown id is an error); ``machine``: runs of this
     machine key (``store.machine_key``); ``suites``, ``cases`` (exact names), ``case_regex``
     (RE2, searched), ``status`` (``ok``, ``skipped``): these rows; ``columns``: only these
-    columns (plus run_id, started_at, suite, case, status), those no run has left out.
+    columns (plus run_id, started_at, suite, case, status), those no run has left out. A
+    ``RunIndex`` just refreshed is read as it is.
     """
     asked = run_id is not None or run_ids is not None
-    index = run_index(results_dir, warn=not asked)  # runs asked for by id: only their files matter
+    # Runs asked for by id: only their files matter, so the others' problems are not named.
+    index = results_dir if isinstance(results_dir, RunIndex) else run_index(results_dir, warn=not asked)
     wanted = [validate_run_id(run_id)] if run_id is not None else []
     wanted += [validate_run_id(each) for each in run_ids] if run_ids is not None else []
     runs = select_runs(index, run_ids=wanted if (run_id is not None or run_ids is not None) else None)
@@ -153,11 +155,11 @@ def _file_by_file(paths: list[str], schema: pa.Schema, columns: list[str], rows,
     return pa.concat_tables(tables)
 
 
-def list_runs(results_dir: str | os.PathLike) -> pd.DataFrame:
+def list_runs(results_dir: str | os.PathLike | RunIndex) -> pd.DataFrame:
     """One row per stored run, oldest first: id, start time, profile, host, GPU, machine key,
-    suites (comma-separated), case count and environment (JSON). Read from the index: no run
-    file is opened."""
-    runs = run_index(results_dir).runs
+    suites (comma-separated), case count and environment (JSON). Read from the index (or the
+    one given): no run file is opened."""
+    runs = (results_dir if isinstance(results_dir, RunIndex) else run_index(results_dir)).runs
     columns = ["run_id", "started_at", "profile", "hostname", "gpu_name", "machine", "suites", "cases", "environment"]
     out = runs[columns]
     return out.reset_index(drop=True)

@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
@@ -168,18 +169,20 @@ def _run_pages(data: SiteData, writer: _Writer, out: Path) -> None:
         return
     keys = dict(todo)
     wanted = data.runs[data.runs["run_id"].astype(str).isin(set(keys))]
-    rows = pc.field("status").isin(["ok", "skipped"])
+    shown = pc.field("status").isin(["ok", "skipped"])
     for start in range(0, len(wanted), RUN_BATCH):  # a batch of run files at a time: bounded memory
-        frame = read_files(data.index, wanted.iloc[start : start + RUN_BATCH], run.columns_needed(), rows)
+        frame = read_files(data.index, wanted.iloc[start : start + RUN_BATCH], run.columns_needed(), shown)
         frame = frame.dropna(axis=1, how="all")
-        prints = [name for name in run.FINGERPRINT if name in frame]
-        columns = {name: frame[name].tolist() for name in frame.columns if name not in prints}  # boxed once
-        for run_id, positions in frame.groupby("run_id", sort=False).indices.items():
-            run_id = str(run_id)
-            records = [{name: values[i] for name, values in columns.items()} for i in positions]
-            fingerprint = {name: frame[name].iat[positions[0]] for name in prints}
+        ids = frame["run_id"].astype(str).to_numpy()
+        order = np.argsort(ids, kind="stable")  # each run's rows side by side, in their stored order
+        frame, ids = frame.take(order), ids[order]
+        columns = {name: frame[name].tolist() for name in frame.columns}  # boxed once per batch
+        starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+        for start, stop in zip(starts, [*starts[1:], len(ids)], strict=True):
+            run_id = str(ids[start])
+            rows = {name: values[start:stop] for name, values in columns.items()}
             figures = _copy_figures(data, run_id, out)
-            writer.put(paths.run_page(run_id), run.render(data, run_id, records, fingerprint, figures, out))
+            writer.put(paths.run_page(run_id), run.render(data, run_id, rows, figures, out))
             writer.runs[run_id] = keys[run_id]
 
 

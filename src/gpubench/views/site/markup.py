@@ -38,7 +38,8 @@ def table(headings: Sequence[str], rows: Iterable[Sequence[str]], css: str = "",
     body = []
     for number, row in enumerate(rows):
         klass = f' class="{text(row_css[number])}"' if number < len(row_css) and row_css[number] else ""
-        body.append(f"<tr{klass}>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>")
+        cells = f"<td>{'</td><td>'.join(row)}</td>" if len(row) else ""
+        body.append(f"<tr{klass}>{cells}</tr>")
     klass = f' class="{text(css)}"' if css else ""
     return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 

@@ -8,11 +8,14 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
+from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from gpubench import suites
+from gpubench.suites import Column
 from gpubench.views.site import paths
 from gpubench.views.site.data import SiteData
 from gpubench.views.site.markup import link, page, table, text
@@ -57,12 +60,10 @@ def columns_needed(frame_columns: set[str] | None = None) -> list[str]:
     return list(dict.fromkeys(wanted))
 
 
-def render(
-    data: SiteData, run_id: str, rows: list[dict], fingerprint: dict, site_figures: list[str], site_root: Path
-) -> str:
-    """``rows``: the run's stored rows (records); ``fingerprint``: its fingerprint columns (the same
-    on every row); ``site_figures``: its PNGs as copied into the site (paths from the root);
-    ``site_root``: where the site is written (links to the store are relative)."""
+def render(data: SiteData, run_id: str, rows: Mapping[str, list], site_figures: list[str], site_root: Path) -> str:
+    """``rows``: the run's stored rows as columns (name -> values, ``columns_needed`` where stored;
+    the fingerprint the same on every row); ``site_figures``: its PNGs as copied into the site
+    (paths from the root); ``site_root``: where the site is written (links to the store are relative)."""
     depth = paths.depth_of(paths.run_page(run_id))
     up = lambda path: paths.from_root(path, depth)  # noqa: E731
     entry = data.run_entry(run_id)
@@ -77,18 +78,20 @@ def render(
         links.append(text(f"nightly status: {verdicts.get('status')}" + (f" (rerun of {rerun})" if rerun else "")))
     started = pd.Timestamp(entry["started_at"]).strftime("%Y-%m-%d %H:%M:%S UTC")
     parts = [f"<p>started {text(started)}, profile {text(entry['profile'])}; " + " · ".join(links) + "</p>"]
-    by_suite: dict[str, list[dict]] = {}
-    for row in rows:
-        by_suite.setdefault(str(row["suite"]), []).append(row)
-    for suite, suite_rows in by_suite.items():
-        measured = [row for row in suite_rows if row["status"] == "ok"]
-        skipped = [row for row in suite_rows if row["status"] == "skipped"]
+    by_suite: dict[str, list[int]] = {}
+    for position, suite in enumerate(rows["suite"]):
+        by_suite.setdefault(str(suite), []).append(position)
+    status = rows["status"]
+    for suite, positions in by_suite.items():
+        measured = [i for i in positions if status[i] == "ok"]
+        skipped = [i for i in positions if status[i] == "skipped"]
         parts.append(f'<section class="suite"><h2>{text(suite)}: {len(measured)} measured, {len(skipped)} skipped</h2>')
         if measured:
-            parts.append(_summary(measured, suite, machine, depth))
+            parts.append(_summary(rows, measured, suite, machine, depth))
         if skipped:
-            reasons = Counter(str(row.get("skip_reason")) for row in skipped)
-            cells = [[text(count), text(reason)] for reason, count in reasons.most_common()]
+            reasons = rows.get("skip_reason") or [None] * len(status)
+            counts = Counter(str(reasons[i]) for i in skipped)
+            cells = [[text(count), text(reason)] for reason, count in counts.most_common()]
             parts.append("<h3>Skipped</h3>" + table(["cases", "reason"], cells))
         parts.append("</section>")
     if site_figures:
@@ -100,37 +103,58 @@ def render(
                 "</figure>"
             )
         parts.append("</section>")
-    cells = [[text(key), text(_value(fingerprint.get(key)))] for key in FINGERPRINT if key in fingerprint]
+    cells = [[text(key), text(_value(rows[key][0]))] for key in FINGERPRINT if key in rows]
     parts.append('<section id="fingerprint"><h2>Fingerprint</h2>' + table(["key", "value"], cells) + "</section>")
     return page(f"run {run_id}", "".join(parts), depth=depth)
 
 
-def _summary(measured: list[dict], suite: str, machine: str, depth: int) -> str:
-    """The suite's text-table columns (``views.tables``' layout and formats), one row per case."""
+def _summary(rows: Mapping[str, list], measured: list[int], suite: str, machine: str, depth: int) -> str:
+    """The suite's text-table columns (``views.tables``' layout and formats), one row per case,
+    formatted a column at a time over plain lists (a run page has hundreds of rows, a site
+    thousands of runs: no frame is sliced per run)."""
     layout = [
-        column for column in suites.columns(suite) if any(_value(row.get(column.key)) is not None for row in measured)
+        column
+        for column in suites.columns(suite)
+        if column.key in rows and any(_value(rows[column.key][i]) is not None for i in measured)
     ] + list(COMMON_TAIL)
+    cases = rows["case"]
+    history = [_history_link(machine, suite, str(cases[i]), depth) for i in measured]
+    cells = [_formatted(rows.get(column.key), measured, column) for column in layout]
+    return table(["", *(column.heading for column in layout)], list(zip(history, *cells, strict=True)))
+
+
+@lru_cache(maxsize=65536)
+def _history_link(machine: str, suite: str, case: str, depth: int) -> str:
+    return link(paths.from_root(paths.case_page(machine, suite, case), depth), "history")
+
+
+def _formatted(values: list | None, positions: list[int], column: Column) -> list[str]:
+    """A column's cells as ``views.tables`` writes them (a dash when missing, seconds in
+    microseconds), as HTML: text from data is escaped; a number formatted by the suite's own
+    format (digits, signs, units) needs no escaping."""
+    if values is None:
+        return ["-"] * len(positions)
+    scale = 1e6 if column.key in SECONDS_SHOWN_IN_US else None
+    fmt = column.fmt.format
+    escaped: dict[str, str] = {}  # a text column repeats a few values (directions, dtypes) many times
     cells = []
-    for row in measured:
-        history = link(paths.from_root(paths.case_page(machine, suite, str(row["case"])), depth), "history")
-        cells.append([history, *(_format(row.get(column.key), column) for column in layout)])
-    return table(["", *(column.heading for column in layout)], cells)
-
-
-def _format(value, column) -> str:
-    """A cell as ``views.tables`` writes it (a dash when missing, seconds in microseconds), as HTML:
-    text from data is escaped; a number formatted by the suite's own format needs no escaping."""
-    value = _value(value)
-    if value is None:
-        return "-"
-    if not isinstance(value, (int, float)):  # text, JSON text, anything else: escaped
-        return text(value)
-    if column.key in SECONDS_SHOWN_IN_US:
-        value = float(value) * 1e6
-    try:
-        return column.fmt.format(value)  # the registry's format of a number: digits, signs, units
-    except (ValueError, TypeError):
-        return text(value)
+    for i in positions:
+        value = values[i]
+        if type(value) is str:
+            cell = escaped.get(value)
+            if cell is None:
+                cell = escaped[value] = text(value)
+            cells.append(cell)
+        elif _value(value) is None:
+            cells.append("-")
+        elif not isinstance(value, (int, float)):  # JSON text, anything else: escaped
+            cells.append(text(value))
+        else:
+            try:
+                cells.append(fmt(float(value) * scale if scale else value))
+            except (ValueError, TypeError):
+                cells.append(text(value))
+    return cells
 
 
 def _value(value):

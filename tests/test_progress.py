@@ -132,3 +132,30 @@ def test_the_nightly_log_is_readable(tmp_path):
     head = _before_tables(done.stdout)
     assert head == ["copy: 1 case; time left: not known yet", head[1]] and head[1].startswith("copy: 1/1 case, 1 ")
     assert "nightly first night: report" in done.stdout and "next:" in done.stdout
+
+
+def test_a_whole_runs_plan_reaches_the_display_however_many_cases(monkeypatch):
+    """The quick profile plans over 600 cases: far over one pipe write (PIPE_BUF). The plan must
+    arrive whole, or the display counts each suite as one case (as it did before it went by file)."""
+    import threading
+
+    from gpubench.measure import progress_events
+
+    cases = [["copy", f"benchmarks/test_copy.py::test_copy[h2h-pageable-{size}-{n}]"] for n, size in
+             enumerate(range(0, 700 * 4096, 4096))]  # fmt: skip
+    received, done = [], threading.Event()
+
+    def handler(event):
+        received.append(event)
+        if event.get("event") == "case":
+            done.set()
+
+    with progress_events.listen(handler) as env:
+        monkeypatch.setenv(progress_events.ENV, env[progress_events.ENV])
+        progress_events.emit("collected", cases=cases)
+        progress_events.emit("case", nodeid=cases[0][1])
+        assert done.wait(10)
+        left = sorted(p.name for p in Path(env[progress_events.ENV]).parent.iterdir())
+    assert [event["event"] for event in received] == ["collected", "case"]
+    assert received[0]["cases"] == cases
+    assert left == ["events"]  # the plan's file is removed once read

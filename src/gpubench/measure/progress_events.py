@@ -65,10 +65,10 @@ def _by_file(folder: Path, line: bytes) -> bytes | None:
     """Write an event too long for one pipe write into the listener's folder; the line naming it."""
     try:
         fd, name = tempfile.mkstemp(prefix=_FILE_PREFIX, suffix=".json", dir=folder)
-    except OSError:
+        with os.fdopen(fd, "wb") as file:
+            file.write(line)
+    except OSError:  # no room, the listener gone: the display misses it, the run goes on
         return None
-    with os.fdopen(fd, "wb") as file:
-        file.write(line)
     return json.dumps({"event": "by_file", "name": Path(name).name}).encode() + b"\n"
 
 

@@ -89,7 +89,7 @@ def read_figures(
     """Figures rows of the measured cases the filters keep, oldest run first, as ``read_results``
     returns them (``machine``: a machine key, or several; ``case_regex``: RE2, searched; a
     ``RunIndex`` just refreshed is used as it is)."""
-    index = results_dir if isinstance(results_dir, RunIndex) else run_index(results_dir)
+    index = run_index(results_dir)
     if case_regex is not None:  # the case names it matches, from the index: then row groups can be skipped
         named = _cases_matching(index, case_regex)
         if named is not None:

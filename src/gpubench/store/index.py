@@ -76,11 +76,14 @@ class RunIndex:
         return self.location.join("runs", file)
 
 
-def run_index(results_dir: str | os.PathLike | Location, *, warn: bool = True) -> RunIndex:
-    """The store's index, brought up to date with ``runs/`` (and saved when it changed).
+def run_index(results_dir: str | os.PathLike | Location | RunIndex, *, warn: bool = True) -> RunIndex:
+    """The store's index, brought up to date with ``runs/`` (and saved when it changed); an index
+    given is returned as it is (a command that reads several times lists the store once).
 
     ``warn``: name on stderr, once per command, each bad run file that reads will skip.
     """
+    if isinstance(results_dir, RunIndex):
+        return results_dir
     location = results_dir if isinstance(results_dir, Location) else locate(results_dir)
     files = location.run_files()
     cached, schemas, measured = _load(location)

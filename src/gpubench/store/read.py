@@ -69,7 +69,7 @@ def read_results(
     """
     asked = run_id is not None or run_ids is not None
     # Runs asked for by id: only their files matter, so the others' problems are not named.
-    index = results_dir if isinstance(results_dir, RunIndex) else run_index(results_dir, warn=not asked)
+    index = run_index(results_dir, warn=not asked)
     wanted = [validate_run_id(run_id)] if run_id is not None else []
     wanted += [validate_run_id(each) for each in run_ids] if run_ids is not None else []
     runs = select_runs(index, run_ids=wanted if (run_id is not None or run_ids is not None) else None)
@@ -159,7 +159,7 @@ def list_runs(results_dir: str | os.PathLike | RunIndex) -> pd.DataFrame:
     """One row per stored run, oldest first: id, start time, profile, host, GPU, machine key,
     suites (comma-separated), case count and environment (JSON). Read from the index (or the
     one given): no run file is opened."""
-    runs = (results_dir if isinstance(results_dir, RunIndex) else run_index(results_dir)).runs
+    runs = run_index(results_dir).runs
     columns = ["run_id", "started_at", "profile", "hostname", "gpu_name", "machine", "suites", "cases", "environment"]
     out = runs[columns]
     return out.reset_index(drop=True)

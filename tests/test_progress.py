@@ -9,10 +9,12 @@ import re
 import select
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from support import cli
 
+from gpubench.measure import progress_events
 from gpubench.run.case_times import previous_times, save_times
 from gpubench.views.progress import PlainRenderer, Progress
 
@@ -137,12 +139,7 @@ def test_the_nightly_log_is_readable(tmp_path):
 def test_a_whole_runs_plan_reaches_the_display_however_many_cases(monkeypatch):
     """The quick profile plans over 600 cases: far over one pipe write (PIPE_BUF). The plan must
     arrive whole, or the display counts each suite as one case (as it did before it went by file)."""
-    import threading
-
-    from gpubench.measure import progress_events
-
-    cases = [["copy", f"benchmarks/test_copy.py::test_copy[h2h-pageable-{size}-{n}]"] for n, size in
-             enumerate(range(0, 700 * 4096, 4096))]  # fmt: skip
+    cases = [["copy", f"benchmarks/test_copy.py::test_copy[h2h-pageable-{4096 * n}-{n}]"] for n in range(700)]
     received, done = [], threading.Event()
 
     def handler(event):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 from scipy import stats as scipy_stats
 
 from gpubench.analysis.compare import RunSample, higher_is_better, judge
@@ -26,6 +28,23 @@ def test_mann_whitney_method_is_pinned(n1: int, n2: int) -> None:
     if n1 < 8:
         exact = scipy_stats.mannwhitneyu(x, y, alternative="two-sided", method="exact")
         assert ours.p != pytest.approx(exact.pvalue, rel=1e-3)
+
+
+# Samples as timings come: few distinct values (ties), wide ranges, one to forty a side.
+_SAMPLES = st.lists(
+    st.one_of(st.sampled_from([1e-6, 2e-6, 3e-6]), st.floats(1e-9, 1e3, allow_nan=False)), min_size=1, max_size=40
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=_SAMPLES, second=_SAMPLES)
+def test_mann_whitney_is_scipys_asymptotic_test(first: list[float], second: list[float]) -> None:
+    # Ours is scipy's formula without importing scipy.stats (a second per command): scipy is the reference.
+    reference = scipy_stats.mannwhitneyu(first, second, alternative="two-sided", method="asymptotic")
+    ours = mann_whitney(first, second)
+    assert ours.u == pytest.approx(float(reference.statistic), rel=1e-12, abs=1e-12)
+    expected = 1.0 if math.isnan(reference.pvalue) else float(reference.pvalue)
+    assert ours.p == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
 
 def test_mann_whitney_identical_and_separated() -> None:

@@ -118,7 +118,9 @@ def latest_figures(
     and the index rows of those runs. The index names the runs; only they are read."""
     index = run_index(results_dir)
     runs = select_runs(index)
-    names = sorted({case for measured_id in set(runs["measured_id"]) for _, case in index.measured[measured_id]})
+    names = sorted(
+        {case for measured_id in set(runs["measured_id"].tolist()) for _, case in index.measured[measured_id]}
+    )
     kept = (
         set(names) if not case_regex else {n for n, hit in zip(names, matching(names, case_regex), strict=True) if hit}
     )

@@ -1,9 +1,12 @@
 """Two statistics on raw samples: is one run different, and by what factor.
 
-* ``mann_whitney``: the two-sided Mann-Whitney U test: ``scipy.stats.mannwhitneyu`` with the
-  method pinned to ``"asymptotic"`` (normal approximation, tie and continuity corrections), so
-  that a p-value never switches method with the sample sizes (scipy's ``"auto"`` goes exact
-  below 8 samples a side without ties). This is not asv's test: asv goes exact up to 20 samples
+* ``mann_whitney``: the two-sided Mann-Whitney U test with the method pinned to scipy's
+  ``"asymptotic"`` (normal approximation, tie and continuity corrections), so that a p-value
+  never switches method with the sample sizes (scipy's ``"auto"`` goes exact below 8 samples a
+  side without ties). It is scipy's formula (``scipy.stats.mannwhitneyu``, its reference [2])
+  in a few lines of numpy, held to scipy to 1e-12 by tests/test_compare_stats.py, because
+  importing ``scipy.stats`` costs about a second per command on a small VM: half of what
+  ``gpubench compare`` may take at fleet scale (docs/SCHEMA.md). This is not asv's test: asv goes exact up to 20 samples
   a side, breaks ties conservatively and skips the test when no ordering could reach the level
   (``p_min``). On the recorded runs that changes no verdict (scripts/mann_whitney_methods.py,
   docs/compare.md); the level, 0.002, is asv's.
@@ -26,8 +29,6 @@ import numpy as np
 # Above this many samples a side, the interval works on evenly spaced order statistics (the
 # pairwise differences grow as n1 * n2). Fewer points give a wider interval: conservative.
 MAX_INTERVAL_POINTS = 1000
-# The p-value's method, fixed: it must not change with the sample sizes.
-METHOD = "asymptotic"
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,23 @@ class RatioInterval:
 
 
 def mann_whitney(first: Sequence[float], second: Sequence[float]) -> MannWhitney:
-    """Two-sided Mann-Whitney U test of ``first`` against ``second`` (scipy, method pinned)."""
-    from scipy.stats import mannwhitneyu  # lazy: scipy.stats takes a second to import
-
+    """Two-sided Mann-Whitney U test of ``first`` against ``second``: scipy's asymptotic method."""
     x = _as_samples(first, "first")
     y = _as_samples(second, "second")
-    result = mannwhitneyu(x, y, alternative="two-sided", method=METHOD, use_continuity=True)
-    p = float(result.pvalue)
-    if math.isnan(p):  # scipy answers nan when every value is equal: nothing to tell apart
-        p = 1.0
-    return MannWhitney(float(result.statistic), min(1.0, p))
+    n1, n2 = len(x), len(y)
+    n = n1 + n2
+    _, inverse, ties = np.unique(np.concatenate([x, y]), return_inverse=True, return_counts=True)
+    # Average ranks (1-based): a run of t equal values shares the mean of the ranks it spans.
+    ends = np.cumsum(ties)
+    ranks = (ends - (ties - 1) / 2)[inverse]
+    u1 = float(ranks[:n1].sum()) - n1 * (n1 + 1) / 2
+    u = max(u1, n1 * n2 - u1)
+    tie_term = float((ties.astype(float) ** 3 - ties).sum())
+    variance = n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))) if n > 1 else 0.0
+    if variance <= 0:  # every value equal: nothing to tell apart (scipy answers nan)
+        return MannWhitney(u1, 1.0)
+    z = (u - n1 * n2 / 2 - 0.5) / math.sqrt(variance)  # continuity corrected
+    return MannWhitney(u1, min(1.0, math.erfc(z / math.sqrt(2))))  # 2 * (1 - Phi(z))
 
 
 def ratio_interval(baseline: Sequence[float], candidate: Sequence[float], confidence: float) -> RatioInterval:

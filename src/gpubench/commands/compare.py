@@ -94,7 +94,7 @@ def read_stored(specs: list[str], results: Path) -> dict[str, pd.DataFrame]:
         return {}
     try:
         index = run_index(results, warn=False)  # runs asked for by id: only their files matter
-        known = set(index.runs["run_id"])
+        known = set(index.runs["run_id"].tolist())
         run_ids = [spec for spec in candidates if spec in known]
         rows = read_results(index, run_ids=run_ids) if run_ids else None
     except StoreError:

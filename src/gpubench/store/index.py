@@ -87,16 +87,15 @@ def run_index(results_dir: str | os.PathLike | Location | RunIndex, *, warn: boo
     location = results_dir if isinstance(results_dir, Location) else locate(results_dir)
     files = location.run_files()
     cached, schemas, measured = _load(location)
-    stamps = {name: (stamp.size, stamp.modified) for name, stamp in files.items()}
-    keep = [stamps.get(file) == (size, modified) for file, size, modified in _triples(cached)]
+    keep = [files.get(file) == (size, modified) for file, size, modified in _triples(cached)]
     kept = cached[keep] if len(cached) else cached
-    new = sorted(set(files) - set(kept["file"]))
+    new = sorted(set(files) - set(kept["file"].tolist()))
     if new or len(kept) != len(cached):
         rows = _index_files(location, {name: files[name] for name in new}, schemas, measured)
         frame = pd.concat([frame for frame in (kept, rows) if len(frame)], ignore_index=True) if new else kept
         frame = _ordered(frame if len(frame) else _empty())
-        schemas = {key: schemas[key] for key in set(frame["schema_id"].dropna())}
-        measured = {key: measured[key] for key in set(frame["measured_id"].dropna())}
+        schemas = {key: schemas[key] for key in set(frame["schema_id"].dropna().tolist())}
+        measured = {key: measured[key] for key in set(frame["measured_id"].dropna().tolist())}
         _save(location, frame, schemas, measured)
         cached = frame
     newer = cached[cached["problem"].astype(str).str.startswith("newer:")]
@@ -206,7 +205,8 @@ def _load(location: Location) -> tuple[pd.DataFrame, dict[str, pa.Schema], dict[
         frame = table.to_pandas(types_mapper=_PYTHON_TEXT.get)
     except Exception:  # no index yet, or one this version cannot read: rebuilt from runs/
         return _empty(), {}, {}
-    complete = set(frame["schema_id"].dropna()) <= set(schemas) and set(frame["measured_id"].dropna()) <= set(measured)
+    schema_ids, measured_ids = set(frame["schema_id"].dropna().tolist()), set(frame["measured_id"].dropna().tolist())
+    complete = schema_ids <= set(schemas) and measured_ids <= set(measured)
     if list(frame.columns) != list(COLUMNS) or not complete:
         return _empty(), {}, {}
     return frame, schemas, measured

@@ -77,7 +77,7 @@ def read_results(
         runs = runs[runs["machine"] == machine]
     suites = None if suites is None else sorted(set(suites))
     if suites is not None:
-        runs = runs[[bool(set(_suites(text)) & set(suites)) for text in runs["suites"]]]
+        runs = runs[[bool(set(_suites(text)) & set(suites)) for text in runs["suites"].tolist()]]
     if status == "ok" and (cases is not None or case_regex is not None):
         cases = None if cases is None else set(cases)
         runs = _measuring(index, runs, cases, case_regex)
@@ -90,7 +90,7 @@ def select_runs(index: RunIndex, run_ids: Sequence[str] | None = None) -> pd.Dat
     runs = index.runs
     if run_ids is None:
         return runs
-    missing = sorted(set(run_ids) - set(runs["run_id"]))
+    missing = sorted(set(run_ids) - set(runs["run_id"].tolist()))
     for run_id in missing:  # a run asked for whose file the readers skip: say why
         bad = index.bad[index.bad["file"].astype(str) == f"{run_id}.parquet"]
         if len(bad):
@@ -170,7 +170,7 @@ def latest_run_id(results_dir: str | os.PathLike) -> str:
     from gpubench.suites import unjudged_suites
 
     runs = list_runs(results_dir)
-    own = [not set(_suites(text)) <= unjudged_suites() for text in runs["suites"]]
+    own = [not set(_suites(text)) <= unjudged_suites() for text in runs["suites"].tolist()]
     if not any(own):
         raise StoreError(f"no run in {results_dir}" + (" (only gpubench verify's)" if len(runs) else ""))
     runs = runs[own]
@@ -213,10 +213,12 @@ def _after_read(frame: pd.DataFrame) -> pd.DataFrame:
 def _measuring(index: RunIndex, runs: pd.DataFrame, cases: set[str] | None, case_regex: str | None) -> pd.DataFrame:
     """The runs that measured one of the cases asked for (by the index; no file opened)."""
     answers: dict[str, bool] = {}
-    every = sorted({case for measured_id in set(runs["measured_id"]) for _, case in index.measured[measured_id]})
+    every = sorted(
+        {case for measured_id in set(runs["measured_id"].tolist()) for _, case in index.measured[measured_id]}
+    )
     found = set(every) if case_regex is None else {name for name, hit in zip(every, matching(every, case_regex),
                                                                                 strict=True) if hit}  # fmt: skip
-    for measured_id in set(runs["measured_id"]):
+    for measured_id in set(runs["measured_id"].tolist()):
         names = {case for _, case in index.measured[measured_id]}
         answers[measured_id] = any((cases is None or name in cases) and name in found for name in names)
     return runs[runs["measured_id"].map(answers).astype(bool)]

@@ -6,10 +6,10 @@
   side without ties). It is scipy's formula (``scipy.stats.mannwhitneyu``, its reference [2])
   in a few lines of numpy, held to scipy to 1e-12 by tests/test_compare_stats.py, because
   importing ``scipy.stats`` costs about a second per command on a small VM: half of what
-  ``gpubench compare`` may take at fleet scale (docs/SCHEMA.md). This is not asv's test: asv goes exact up to 20 samples
-  a side, breaks ties conservatively and skips the test when no ordering could reach the level
-  (``p_min``). On the recorded runs that changes no verdict (scripts/mann_whitney_methods.py,
-  docs/compare.md); the level, 0.002, is asv's.
+  ``gpubench compare`` may take at fleet scale (docs/SCHEMA.md). This is not asv's test: asv
+  goes exact up to 20 samples a side, breaks ties conservatively and skips the test when no
+  ordering could reach the level (``p_min``). On the recorded runs that changes no verdict
+  (scripts/mann_whitney_methods.py, docs/compare.md); the level, 0.002, is asv's.
 * ``ratio_interval``: hand-written, as scipy has no Hodges-Lehmann interval. A confidence
   interval for ``candidate / baseline``, the Hodges-Lehmann interval of the shift between the
   log samples, which is the interval the same U test inverts: at ``confidence = 1 - alpha`` it
@@ -58,7 +58,7 @@ def mann_whitney(first: Sequence[float], second: Sequence[float]) -> MannWhitney
     u1 = float(ranks[:n1].sum()) - n1 * (n1 + 1) / 2
     u = max(u1, n1 * n2 - u1)
     tie_term = float((ties.astype(float) ** 3 - ties).sum())
-    variance = n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))) if n > 1 else 0.0
+    variance = n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1)))  # n >= 2: neither side is empty
     if variance <= 0:  # every value equal: nothing to tell apart (scipy answers nan)
         return MannWhitney(u1, 1.0)
     z = (u - n1 * n2 / 2 - 0.5) / math.sqrt(variance)  # continuity corrected

@@ -181,8 +181,9 @@ def _stamped(location: Location, path: str, name: str) -> tuple[dict, pa.Schema,
         return None
 
 
-# Text held as Python strings (the default str semantics, NaN for missing): readers iterate and
-# set() these columns cell by cell, 2-3x faster than over arrow-backed text at 36,500 runs.
+# Text held as Python strings (the default str semantics, NaN for missing), 2-3x faster to iterate
+# than arrow-backed text at 36,500 runs. Readers still take a column as a list before iterating
+# or set()-ing it (``.tolist()``): 4 ms per 36,500 cells, against 30 ms cell by cell.
 _PYTHON_TEXT = {
     pa.string(): pd.StringDtype("python", na_value=np.nan),
     pa.large_string(): pd.StringDtype("python", na_value=np.nan),

@@ -107,9 +107,13 @@ def test_segments_are_merged_and_a_file_covered_twice_is_read_once(tmp_path):
         read_figures(results)
     assert len(segments(results)) <= MAX_SEGMENTS // 2 + 1
     same_rows(read_figures(results), from_run_files(results))
-    shutil.copy(segments(results)[0], segments(results)[0].with_name("copy-of-a-segment.parquet"))  # two readers' race
+    before = len(segments(results))
+    shelf = segments(results)[0].name.split("-")[0]
+    copy = segments(results)[0].with_name(f"{shelf}-{'0' * 20}.parquet")  # two readers' race: the same files twice
+    shutil.copy(segments(results)[0], copy)
     same_rows(read_figures(results), from_run_files(results))
-    assert not any(path.name.startswith("copy-of") for path in segments(results))  # merged away
+    assert not read_figures(results).duplicated(["run_id", "case"]).any()
+    assert len(segments(results)) == before  # one of the two merged away
 
 
 def test_segments_are_bounded_so_a_fleets_year_fits_in_memory(tmp_path, monkeypatch):
@@ -122,12 +126,12 @@ def test_segments_are_bounded_so_a_fleets_year_fits_in_memory(tmp_path, monkeypa
     for day in range(1, 6):
         store.write_run(copy_run(f"night-{day}", f"2026-11-0{day}T02:00:00", hostname=f"node{day % 2}"), results)
     same_rows(read_figures(results), from_run_files(results))
-    assert built == [2, 2, 1]  # read a segment's worth of run files at a time
+    assert built == [2, 1, 2]  # a machine at a time (node1: nights 1, 3, 5; node0: 2, 4), a segment's worth each
     covered = {path.name: files_covered(path) for path in segments(results)}
     assert sorted(map(len, covered.values())) == [1, 2, 2]
-    for path in segments(results):  # one machine's rows together: row-group statistics skip the others
-        machines = pq.read_table(path, columns=["machine"])["machine"].to_pylist()
-        assert machines == sorted(machines)
+    for path in segments(results):  # one machine per segment, named by its shelf
+        machines = set(pq.read_table(path, columns=["machine"])["machine"].to_pylist())
+        assert len(machines) == 1 and path.name.startswith(figures_module.shelf_of(machines.pop()) + "-")
     full = {name for name, files in covered.items() if len(files) == 2}
     for day in range(6, 9):  # an open segment a night: past MAX_SEGMENTS merged into full ones
         store.write_run(copy_run(f"night-{day}", f"2026-11-0{day}T02:00:00"), results)
@@ -139,6 +143,48 @@ def test_segments_are_bounded_so_a_fleets_year_fits_in_memory(tmp_path, monkeypa
     same_rows(read_figures(results), from_run_files(results))
     assert gone not in {path.name for path in segments(results)}
     assert full - {gone} <= {path.name for path in segments(results)}
+
+
+def test_a_read_of_one_machine_opens_and_builds_only_its_shelf(tmp_path, monkeypatch):
+    built = []
+    real = figures_module._build
+    monkeypatch.setattr(
+        figures_module, "_build", lambda index, files: built.append(sorted(files)) or real(index, files)
+    )
+    results = tmp_path / "results"
+    for day, host in enumerate(["a", "b", "a", "b"], start=1):
+        store.write_run(copy_run(f"night-{day}", f"2026-11-0{day}T02:00:00", hostname=host), results)
+    a, b = "no GPU @ a", "no GPU @ b"
+    same_rows(read_figures(results, machine=a), from_run_files(results, machine=a))
+    assert built == [["night-1.parquet", "night-3.parquet"]]  # b's files not read
+    assert {path.name.split("-")[0] for path in segments(results)} == {figures_module.shelf_of(a)}
+    same_rows(read_figures(results), from_run_files(results))  # a whole read builds the rest
+    assert built[1:] == [["night-2.parquet", "night-4.parquet"]]
+    store.write_run(copy_run("night-5", "2026-11-05T02:00:00", hostname="b"), results)
+    opened = []
+    real_dataset = figures_module._dataset
+    monkeypatch.setattr(
+        figures_module, "_dataset", lambda location, paths: opened.extend(paths) or real_dataset(location, paths)
+    )
+    same_rows(read_figures(results, machine=[a]), from_run_files(results, machine=a))
+    assert len(built) == 2  # b's new run is left for a read of b
+    assert {Path(path).name.split("-")[0] for path in opened} == {figures_module.shelf_of(a)}
+    same_rows(read_figures(results, machine=b), from_run_files(results, machine=b))
+    assert built[2:] == [["night-5.parquet"]]
+
+
+def test_a_run_file_naming_two_hosts_is_its_first_rows_machines_as_in_every_read(tmp_path):
+    results = tmp_path / "results"
+    store.write_run(copy_run("night-1", "2026-11-01T02:00:00", hostname="a"), results)
+    made_by_hand = copy_run("night-2", "2026-11-02T02:00:00", hostname="b")
+    made_by_hand.loc[made_by_hand.index[1::2], "hostname"] = "a"  # every other row from another host
+    store.write_run(made_by_hand, results)
+    for machine in ("no GPU @ a", "no GPU @ b"):
+        same_rows(read_figures(results, machine=machine), from_run_files(results, machine=machine))
+    shelf = {path.name.split("-")[0]: files_covered(path) for path in segments(results)}
+    assert shelf == {figures_module.shelf_of("no GPU @ a"): ["night-1.parquet"],
+                     figures_module.shelf_of("no GPU @ b"): ["night-2.parquet"]}  # fmt: skip
+    same_rows(read_figures(results), from_run_files(results))
 
 
 def files_covered(segment: Path) -> list[str]:

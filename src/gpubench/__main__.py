@@ -2,6 +2,6 @@
 
 import sys
 
-from gpubench.cli import main
+from gpubench.cli import entry_point
 
-sys.exit(main())
+sys.exit(entry_point())

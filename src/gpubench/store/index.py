@@ -88,7 +88,7 @@ def run_index(results_dir: str | os.PathLike | Location | RunIndex, *, warn: boo
     files = location.run_files()
     cached, schemas, measured = _load(location)
     keep = [files.get(file) == (size, modified) for file, size, modified in _triples(cached)]
-    kept = cached[keep] if len(cached) else cached
+    kept = cached[keep] if len(cached) and not all(keep) else cached  # nothing changed: no copy
     new = sorted(set(files) - set(kept["file"].tolist()))
     if new or len(kept) != len(cached):
         rows = _index_files(location, {name: files[name] for name in new}, schemas, measured)
@@ -98,13 +98,14 @@ def run_index(results_dir: str | os.PathLike | Location | RunIndex, *, warn: boo
         measured = {key: measured[key] for key in set(frame["measured_id"].dropna().tolist())}
         _save(location, frame, schemas, measured)
         cached = frame
-    newer = cached[cached["problem"].astype(str).str.startswith("newer:")]
-    if len(newer):
-        raise StoreError(str(newer["problem"].iloc[0]).removeprefix("newer:"))
-    bad = cached[cached["problem"].notna()]
+    problems = cached["problem"].notna()
+    bad = cached[problems]
+    newer = [why for why in bad["problem"].astype(str).tolist() if why.startswith("newer:")]
+    if newer:
+        raise StoreError(newer[0].removeprefix("newer:"))
     if warn:
         _warn(location, bad)
-    runs = cached[cached["problem"].isna()].reset_index(drop=True)
+    runs = cached[~problems].reset_index(drop=True)
     return RunIndex(location, runs, bad.reset_index(drop=True), schemas, measured)
 
 
@@ -125,7 +126,8 @@ def _index_files(
 def _index_file(location: Location, name: str, stamp: FileStamp) -> tuple[dict, pa.Schema | None, frozenset]:
     """One file's index row: read it whole once, check it, note what choosing runs needs."""
     path = location.join("runs", name)
-    row: dict = {"file": name, "size": stamp.size, "modified": stamp.modified}
+    size, modified = stamp
+    row: dict = {"file": name, "size": size, "modified": modified}
     try:
         fast = _stamped(location, path, name)
     except NewerSchemaError as error:

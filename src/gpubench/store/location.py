@@ -14,19 +14,15 @@ import sys
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from gpubench.files.safe import read_regular
 from gpubench.files.terminal import printable
 from gpubench.store.schema import RUNS_DIR, StoreError
 
-
-class FileStamp(NamedTuple):
-    """What tells a file's version apart without opening it: size and modification stamp (a
-    tuple: a listing makes one per run file, 36,500 in a fleet's year, and compares them whole)."""
-
-    size: int
-    modified: str
+# What tells a file's version apart without opening it: (size, modification stamp). A plain
+# tuple: a listing makes one per run file, 36,500 in a fleet's year, and compares them whole.
+FileStamp = tuple[int, str]
 
 
 @dataclass(frozen=True)
@@ -62,11 +58,11 @@ class Location:
                 entries = list(os.scandir(self.runs))
             except FileNotFoundError:
                 return {}
-            return {  # one stat per file: a run file copied over in place changes no folder stamp
-                entry.name: FileStamp(info.st_size, str(info.st_mtime_ns))
-                for entry in entries
-                if _is_run_file(entry.name) and entry.is_file() and (info := entry.stat())
-            }
+            files = {}
+            for entry in entries:  # one stat per file: a run file copied over in place changes no folder stamp
+                if _is_run_file(name := entry.name) and stat.S_ISREG((info := entry.stat()).st_mode):
+                    files[name] = (info.st_size, str(info.st_mtime_ns))
+            return files
         try:
             listing = self.fs.ls(self.runs, detail=True)
         except FileNotFoundError:
@@ -76,7 +72,7 @@ class Location:
             name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
             if info.get("type") == "file" and _is_run_file(name):
                 stamp = next((info[key] for key in ("mtime", "LastModified", "created", "ETag") if key in info), "")
-                files[name] = FileStamp(int(info.get("size") or 0), str(stamp))
+                files[name] = (int(info.get("size") or 0), str(stamp))
         return files
 
     def read_bytes(self, path: str, limit: int | None = None) -> bytes:

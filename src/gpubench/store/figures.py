@@ -163,7 +163,7 @@ def _sources(index: RunIndex, rows: ds.Expression | None, machines: set[str] | N
     # A segment holding rows of a file gone, changed or also held elsewhere is rewritten.
     dirty = [segment for segment in segments
              if segment.foreign or any(owner.get(file) != segment.path for file in segment.files)]  # fmt: skip
-    missing = [file for file in _files_of(index, machines) if file not in owner]
+    missing = [file for file in files if file not in owner and (machines is None or machine_of[file] in machines)]
     writable, pending = True, []  # pending: rows of files no segment could take, in memory
     for batch in _batches(missing, machine_of):
         table = _build(index, batch)

@@ -29,18 +29,19 @@ def plot_fleet(fleet: Fleet, out_dir: str | os.PathLike) -> list[Path]:
     models = sorted({standing.gpu_name for standing in fleet.standings})
     for model in models:
         standings = [s for s in fleet.standings if s.gpu_name == model]
-        machines = sorted({s.machine for s in standings})
+        by_machine: dict[str, list[Standing]] = {}
+        for standing in standings:
+            by_machine.setdefault(standing.machine, []).append(standing)
+        machines = sorted(by_machine)
         fig = Figure(figsize=(figure_width(len(machines)), 4.5))
         ax = fig.subplots()
         rng = np.random.default_rng(0)  # horizontal jitter only, the same on every drawing
         xs, ratios, colours = [], [], []
         for x, machine in enumerate(machines):
-            mine = [s for s in standings if s.machine == machine]
+            mine = by_machine[machine]
             xs.append(x + rng.uniform(-0.25, 0.25, len(mine)))
             ratios.extend(time_ratio(s) for s in mine)
-            colours.extend(
-                "tab:red" if s.outlier and s.slower else "tab:green" if s.outlier else "tab:blue" for s in mine
-            )
+            colours.extend(map(_colour, mine))
         # One collection for every dot: a hundred machines' scatter calls cost more than their drawing.
         ax.scatter(np.concatenate(xs), np.array(ratios), s=8, c=colours, alpha=0.7, linewidths=0)
         ax.axhline(1.0, color="grey", linewidth=0.8, linestyle=":")

@@ -459,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         "gpubench.analysis.compare",
         "gpubench.analysis.fleet",
         "gpubench.analysis.changepoints.cases",
-        "gpubench.views.figures",
+        "gpubench.views.figures.run",
         "gpubench.views.figures.history",
         "gpubench.views.figures.fleet",
         "gpubench.suites.copy.plot",

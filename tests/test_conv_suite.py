@@ -9,7 +9,7 @@ import pytest
 from support import run_benchmarks
 
 from gpubench.store import ingest, read_results
-from gpubench.views.figures import plot_run
+from gpubench.views.figures.run import plot_run
 from gpubench.views.tables import summary
 
 REPO = Path(__file__).resolve().parents[1]

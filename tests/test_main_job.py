@@ -5,7 +5,7 @@ import pandas as pd
 from support import cli
 
 from gpubench import store
-from gpubench.views.figures import plot_run
+from gpubench.views.figures.run import plot_run
 
 
 def test_plot_is_a_real_png(copy_json, tmp_path):

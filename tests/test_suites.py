@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from gpubench import suites
-from gpubench.views.figures import plot_run
+from gpubench.views.figures.run import plot_run
 from gpubench.views.tables import summary
 
 

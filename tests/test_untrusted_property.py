@@ -28,8 +28,8 @@ from gpubench.analysis.history import case_history
 from gpubench.doctor.results import judge_run
 from gpubench.views import tables
 from gpubench.views.compare import render
-from gpubench.views.figures import plot_run
 from gpubench.views.figures.history import plot_history
+from gpubench.views.figures.run import plot_run
 from gpubench.views.history import summary
 
 EXAMPLES = int(os.environ.get("GPUBENCH_PROPERTY_EXAMPLES", "40"))

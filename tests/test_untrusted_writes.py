@@ -175,7 +175,7 @@ def test_a_stored_param_cannot_steer_a_plot_outside_out(tmp_path):
                     "median_s": 1e-3, "first_call_s": 2e-3,
                 }
             )  # fmt: skip
-    from gpubench.views.figures import plot_run
+    from gpubench.views.figures.run import plot_run
 
     out = tmp_path / "deep" / "er" / "out"
     written = plot_run(pd.DataFrame(rows), out)

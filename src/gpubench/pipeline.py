@@ -206,7 +206,7 @@ def store_document(
 
 def finish(stored: IngestedRun, results: Path, failure: str | None = None, log: Path | None = None) -> Outcome:
     """Plot the stored run and summarise it; ``failure`` (one line) makes the exit code 1."""
-    from gpubench.views.figures import plot_run  # matplotlib only when a run is shown
+    from gpubench.views.figures.run import plot_run  # matplotlib only when a run is shown
     from gpubench.views.tables import summary
 
     results = Path(results)

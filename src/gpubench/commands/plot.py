@@ -19,7 +19,7 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.files.safe import safe_folder
     from gpubench.store.read import latest_run_id, read_results
     from gpubench.store.run_id import validate_run_id
-    from gpubench.views.figures import plot_run
+    from gpubench.views.figures.run import plot_run
 
     run_id = validate_run_id(args.run) if args.run is not None else latest_run_id(args.results)
     frame = read_results(args.results, run_id)

@@ -9,6 +9,10 @@ as a band. Change points (from the verdicts' change-point detection: objects or 
 across the panel when they name no case;
 environment changes between consecutive runs (a new driver, torch, CUDA...) are labelled
 vertical lines. Reads only the ``case_history`` frame and the runs index, never the store.
+
+A figure whose rows, marks and drawing code are those it was drawn from (``files.figure_inputs``:
+a digest kept in the PNG) is returned as it is: asked again of a store that has not changed,
+``gpubench history`` draws nothing and imports no matplotlib.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
+from gpubench.files import figure_inputs, safe
 from gpubench.files.safe import save_figure, slug
+from gpubench.views import history as history_text
 from gpubench.views.history import case_values
 
 COLUMNS = 3
@@ -38,6 +43,8 @@ MAX_PANELS = 12
 MAX_LINES = 16
 # Environment keys not worth a marker (they change with every commit or run).
 QUIET_KEYS = frozenset({"git_commit", "torch_num_threads"})
+# The code a figure is drawn by: a change to it draws every figure again.
+DRAWING_CODE = (__file__, safe.__file__, history_text.__file__)
 
 
 def plot_history(
@@ -55,10 +62,14 @@ def plot_history(
     written = []
     groups = history.groupby(["machine", "suite"], sort=False)
     names = figure_names([(str(machine), str(suite)) for machine, suite in groups.groups], prefix)
-    for (machine, suite), rows in groups:
-        changes = environment_changes(environment, str(machine)) if environment is not None else []
-        path = out / names[(str(machine), str(suite))]
-        written.append(_figure(rows, str(machine), str(suite), path, highlight_run, points, changes))
+    for (key_machine, key_suite), rows in groups:
+        machine, suite = str(key_machine), str(key_suite)
+        changes = environment_changes(environment, machine) if environment is not None else []
+        name = names[(machine, suite)]
+        marks = (machine, suite, highlight_run, points, changes)
+        inputs = figure_inputs.inputs_digest(rows, marks, DRAWING_CODE)
+        path = figure_inputs.up_to_date(out, name, inputs)
+        written.append(path or _figure(rows, machine, suite, out, name, highlight_run, points, changes, inputs))
     return written
 
 
@@ -100,7 +111,9 @@ def environment_changes(runs: pd.DataFrame, machine: str) -> list[tuple[pd.Times
     return changes
 
 
-def _figure(rows, machine, suite, path, highlight_run, points, changes) -> Path:
+def _figure(rows, machine, suite, out, name, highlight_run, points, changes, inputs) -> Path:
+    from matplotlib.figure import Figure
+
     every = list(dict.fromkeys(rows["case"]))
     rows = rows.assign(group=[case_group(case) for case in rows["case"]])
     kept = rows.groupby("group", sort=False)["case"].unique()
@@ -124,7 +137,7 @@ def _figure(rows, machine, suite, path, highlight_run, points, changes) -> Path:
         fontsize=8,
     )
     fig.autofmt_xdate()
-    return save_figure(fig, path.parent, path.name, dpi=90)
+    return save_figure(fig, out, name, dpi=90, metadata=figure_inputs.stamped(inputs))
 
 
 def _panel(ax, rows, group, highlight_run, points, changes) -> None:

@@ -129,3 +129,29 @@ def test_two_writers_of_one_run_id_one_wins(tmp_path, monkeypatch):
         store.write_run(frame, tmp_path)
     assert (tmp_path / "runs" / "same.parquet").read_bytes() == b"the other node's run"
     assert [path.name for path in (tmp_path / "runs").iterdir()] == ["same.parquet"]
+
+
+def test_a_read_of_one_machine_checks_the_stamps_of_its_files_only(tmp_path, monkeypatch):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for day in (1, 2, 3):
+        for host in ("vm", "other"):
+            run = copy_run(f"{host}-{day}", f"2026-11-0{day}T02:00:00", hostname=host)
+            run.to_parquet(runs / f"{host}-{day}.parquet")
+    (runs / "mended.parquet").write_bytes(b"PAR1 half a file")
+    assert len(store.list_runs(tmp_path)) == 6
+    opened = count_opened(monkeypatch)
+    for host in ("vm", "other"):  # each machine's first run rewritten in place, by hand
+        copy_run(f"{host}-1", "2026-11-20T02:00:00", hostname=host).to_parquet(runs / f"{host}-1.parquet")
+    copy_run("other-4", "2026-11-04T02:00:00", hostname="other").to_parquet(runs / "other-4.parquet")
+    (runs / "other-2.parquet").unlink()
+    copy_run("mended", "2026-11-05T02:00:00", hostname="other").to_parquet(runs / "mended.parquet")
+    index = index_module.run_index(tmp_path, machine="vm")
+    # New files, vm's and the bad one are checked; other-1 is not.
+    assert sorted(opened) == ["mended.parquet", "other-4.parquet", "vm-1.parquet"]
+    started = dict(zip(index.runs["run_id"], index.runs["started_at"].dt.day, strict=True))
+    assert started == {"vm-1": 20, "vm-2": 2, "vm-3": 3, "other-1": 1, "other-3": 3, "other-4": 4, "mended": 5}
+    opened.clear()
+    index = index_module.run_index(tmp_path)  # the whole store: every stamp checked
+    assert opened == ["other-1.parquet"]
+    assert dict(zip(index.runs["run_id"], index.runs["started_at"].dt.day, strict=True))["other-1"] == 20

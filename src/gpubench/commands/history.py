@@ -47,7 +47,7 @@ def main(args: argparse.Namespace) -> int:
     from gpubench.views.history import summary
     from gpubench.views.text_table import lines_of
 
-    index = run_index(args.results)  # listed once: list_runs and read_figures share it
+    index = run_index(args.results, machine=args.machine)  # listed once: list_runs and read_figures share it
     runs = list_runs(index)
     if runs.empty:
         raise StoreError(f"no run in {args.results}")

@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 
 from gpubench.store.admit import mark_json_fields, problem
 from gpubench.store.column_types import json_columns
-from gpubench.store.location import FileStamp, Location, locate
+from gpubench.store.location import NOT_CHECKED, FileStamp, Location, locate
 from gpubench.store.machine import ENVIRONMENT_COLUMNS, machine_key
 from gpubench.store.schema import StoreError
 from gpubench.store.validate import NewerSchemaError
@@ -76,18 +76,27 @@ class RunIndex:
         return self.location.join("runs", file)
 
 
-def run_index(results_dir: str | os.PathLike | Location | RunIndex, *, warn: bool = True) -> RunIndex:
+def run_index(
+    results_dir: str | os.PathLike | Location | RunIndex, *, warn: bool = True, machine: str | None = None
+) -> RunIndex:
     """The store's index, brought up to date with ``runs/`` (and saved when it changed); an index
     given is returned as it is (a command that reads several times lists the store once).
 
     ``warn``: name on stderr, once per command, each bad run file that reads will skip.
+    ``machine``: a read of one machine (a host name or a machine key, as ``machines_named``
+    takes it) checks the stamps of that machine's files, of the bad files and of the new ones;
+    another machine's file is checked by name only (there or gone), so one that was rewritten
+    in place is seen by that machine's next read, or the next read of the whole store.
     """
     if isinstance(results_dir, RunIndex):
         return results_dir
     location = results_dir if isinstance(results_dir, Location) else locate(results_dir)
-    files = location.run_files()
     cached, schemas, measured = _load(location)
-    keep = [files.get(file) == (size, modified) for file, size, modified in _triples(cached)]
+    files = location.run_files(_other_machines_files(cached, machine) if machine is not None else frozenset())
+    keep = [
+        (stamp := files.get(file)) == (size, modified) or stamp is NOT_CHECKED
+        for file, size, modified in _triples(cached)
+    ]
     kept = cached[keep] if len(cached) and not all(keep) else cached  # nothing changed: no copy
     new = sorted(set(files) - set(kept["file"].tolist()))
     if new or len(kept) != len(cached):
@@ -107,6 +116,14 @@ def run_index(results_dir: str | os.PathLike | Location | RunIndex, *, warn: boo
         _warn(location, bad)
     runs = cached[~problems].reset_index(drop=True)
     return RunIndex(location, runs, bad.reset_index(drop=True), schemas, measured)
+
+
+def _other_machines_files(cached: pd.DataFrame, machine: str) -> frozenset[str]:
+    """The files of the good runs of every machine but ``machine`` (a key or a host name)."""
+    if cached.empty:
+        return frozenset()
+    others = cached["problem"].isna() & (cached["machine"] != machine) & (cached["hostname"] != machine)
+    return frozenset(cached.loc[others, "file"].tolist())
 
 
 def _index_files(

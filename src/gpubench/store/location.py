@@ -23,6 +23,8 @@ from gpubench.store.schema import RUNS_DIR, StoreError
 # What tells a file's version apart without opening it: (size, modification stamp). A plain
 # tuple: a listing makes one per run file, 36,500 in a fleet's year, and compares them whole.
 FileStamp = tuple[int, str]
+# The stamp of a file listed by name only (``run_files(trusted=...)``): there, not checked.
+NOT_CHECKED: FileStamp = (-1, "not checked")
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,10 @@ class Location:
             return pyarrow.fs.LocalFileSystem()
         return pyarrow.fs.PyFileSystem(pyarrow.fs.FSSpecHandler(self.fs))
 
-    def run_files(self) -> dict[str, FileStamp]:
-        """Every run file in ``runs/`` by name (hidden and temporary files left out)."""
+    def run_files(self, trusted: frozenset[str] = frozenset()) -> dict[str, FileStamp]:
+        """Every run file in ``runs/`` by name (hidden and temporary files left out) with its
+        stamp; a local file named in ``trusted`` is listed as ``NOT_CHECKED``, without a stat
+        (a read of one machine does not check the others' files: 0.15 s per 36,500 files)."""
         if self.is_local:
             try:
                 entries = list(os.scandir(self.runs))
@@ -60,7 +64,12 @@ class Location:
                 return {}
             files = {}
             for entry in entries:  # one stat per file: a run file copied over in place changes no folder stamp
-                if _is_run_file(name := entry.name) and stat.S_ISREG((info := entry.stat()).st_mode):
+                if not _is_run_file(name := entry.name):
+                    continue
+                if name in trusted:
+                    if entry.is_file():  # the folder entry's type: a regular file (or a link to one)
+                        files[name] = NOT_CHECKED
+                elif stat.S_ISREG((info := entry.stat()).st_mode):
                     files[name] = (info.st_size, str(info.st_mtime_ns))
             return files
         try:

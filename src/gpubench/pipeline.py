@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,7 @@ from gpubench.machine.fingerprint import fingerprint
 from gpubench.measure.result import CaseResult
 from gpubench.run.document import benchmark_entry, run_block, run_document, skipped_entry, write_document
 from gpubench.run.run_id import new_run_id
+from gpubench.run.stopping import StopRequests
 from gpubench.store.ingest import IngestedRun, ingest
 from gpubench.store.location import locate
 from gpubench.store.publish import publish_folder, publish_run_file, put_file, scratch_folder, unreachable
@@ -38,16 +40,19 @@ from gpubench.suites.profiles import DEFAULT_PROFILE
 BENCHMARKS_HOME = Path(__file__).resolve().parents[2] / "benchmarks"
 # What pytest's -k accepts as one name; a test id with other characters reruns its whole suite.
 _K_SAFE = re.compile(r"[\w\[\]\-.:+/]+")
+INTERRUPTED = 2  # pytest's exit status when a KeyboardInterrupt (here: a stop) ended the session
 
 
 @dataclass
 class Outcome:
-    """A finished run: its id, the exit code it earns, the text to print, the figures drawn."""
+    """A finished run: its id, the exit code it earns, the text to print, the figures drawn, and
+    the signal that stopped it early (None when it ran to its end)."""
 
     run_id: str
     exit_code: int
     report: str
     plots: list[Path]
+    stopped: str | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,10 @@ def run_local(request: RunRequest, results: Path) -> Outcome:
     ``request.output``: ``verbose`` shows pytest's own lines; otherwise pytest's output goes to
     ``<results>/logs/<run id>.log`` and the progress display (gpubench.views.progress) shows where
     the run is (``quiet``: nothing until the tables).
+
+    A SIGTERM or Ctrl-C stops the run (gpubench.run.stopping): what pytest saved is stored, the
+    cases that did not finish as skipped ("not run"), no figures are drawn (a time limit leaves
+    seconds), and the exit code is 128 + the signal's number.
     """
     from gpubench.measure.progress_events import listen
     from gpubench.run.case_times import save_times
@@ -134,24 +143,30 @@ def run_local(request: RunRequest, results: Path) -> Outcome:
             "-p", "no:cacheprovider", "--benchmark-columns=median,iqr,rounds",
             *[arg for arg in request.pytest_args if arg != "--"],
         ]  # fmt: skip
+        stops = StopRequests()
         if verbose:
             print("$ " + " ".join(command), flush=True)
-            pytest_status = subprocess.run(command, env=_pytest_env()).returncode
+            with stops:
+                pytest_status = _pytest(command, stops, env=_pytest_env())
             events = None
         else:
             events = PytestEvents(Progress(renderer_for(request.output)), results)
-            with listen(events) as channel, open(log_path, "w") as log:
+            with listen(events) as channel, open(log_path, "w") as log, stops:
                 log.write("$ " + " ".join(command) + "\n")
                 log.flush()
                 env = {**_pytest_env(), **channel}
                 try:
-                    pytest_status = subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT).returncode
+                    pytest_status = _pytest(command, stops, env=env, stdout=log, stderr=subprocess.STDOUT)
                 finally:
                     events.progress.close()
-        if pytest_status not in (0, 1) or not json_path.exists():
+        if pytest_status == INTERRUPTED and json_path.exists() and stops.stop is None:
+            stops.stop = "SIGINT"  # a signal to pytest alone (its skip reasons name a SIGTERM)
+        saved = pytest_status in (0, 1, INTERRUPTED) or stops.stop is not None  # a stop while pytest ended
+        if not saved or not json_path.exists():
             if not verbose:
                 _show_tail(log_path)
-            raise StoreError(f"pytest exited with status {pytest_status} and wrote no results; nothing stored")
+            how = f"was stopped by {stops.stop}" if stops.stop else f"exited with status {pytest_status}"
+            raise StoreError(f"pytest {how} and wrote no results; nothing stored")
         stored = _ingest_and_archive(json_path, results)
         log = None
         if not verbose:
@@ -159,11 +174,36 @@ def run_local(request: RunRequest, results: Path) -> Outcome:
             os.replace(log_path, log)
         if events is not None and events.machine:
             save_times(results, events.machine, events.times)
+    if stops.stop is not None:
+        return stopped_early(stored, results, stops.stop, log)
     failed = None
     if pytest_status:
         where = f"see {log}" if log else "see pytest's output above"
         failed = f"some cases FAILED ({where}); what was measured is stored"
     return finish(stored, results, failure=failed, log=log)
+
+
+def _pytest(command: list[str], stops: StopRequests, **popen: Any) -> int:
+    """pytest's exit status; a stop lets it end its case and save (``stops`` forwards SIGTERM)."""
+    with subprocess.Popen(command, **popen) as child:
+        stops.child = child
+        try:
+            return child.wait()
+        except BaseException:  # a second Ctrl-C: abort, as subprocess.run does
+            child.kill()
+            raise
+
+
+def stopped_early(stored: IngestedRun, results: Path, stop: str, log: Path | None = None) -> Outcome:
+    """A run stopped by ``stop``: what it stored, in a few lines, no figures; exit 128 + the signal."""
+    lines = [
+        f"run {stored.run_id}: STOPPED by {stop}: {stored.measured} measured, {stored.skipped} skipped "
+        f"(the cases that had not finished are stored as skipped: not run)",
+        f"  parquet: {stored.path}",
+        *([f"  log:     {log}"] if log else []),
+        f"  figures: not drawn; gpubench plot --run {stored.run_id} --results {results} draws them",
+    ]
+    return Outcome(stored.run_id, 128 + int(signal.Signals[stop]), "\n".join(lines), [], stopped=stop)
 
 
 def _show_tail(log_path: Path, lines: int = 30) -> None:

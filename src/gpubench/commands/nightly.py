@@ -62,6 +62,9 @@ def main(args: argparse.Namespace) -> int:
     print()
     for line in night.lines:
         print(line)
+    if night.status == "stopped":
+        print(f"nightly stopped: run {night.run_id} stored, no report")
+        return night.exit_code
     print(f"nightly {night.status}: report {night.report_at} (and report.md)")
     if args.site:
         from gpubench.views.site.build import build_site

@@ -89,6 +89,8 @@ def nightly(
     local = Path(location.root) if location.is_local else scratch_folder()
     outcome = run_suites(request, local)  # a local folder: measured there
     print(outcome.report, flush=True)
+    if outcome.stopped:  # a time limit or Ctrl-C: store what was measured, judge nothing, rerun nothing
+        return _stopped(results, local, location.is_local, outcome)
     if location.is_local:
         return _judge(results, local, outcome, request, baseline_runs, threshold, min_runs, confirm)
     try:
@@ -103,6 +105,20 @@ def nightly(
     night.report_at = location.fs.unstrip_protocol(location.join(NIGHTLY_DIR, night.run_id, "report.html"))
     shutil.rmtree(local, ignore_errors=True)
     return night
+
+
+def _stopped(results: str | os.PathLike, local: Path, is_local: bool, outcome: Outcome) -> Night:
+    """A night stopped during its run: the partial run stored (published to a shared store), no verdicts."""
+    if not is_local:
+        try:
+            publish_run(local, outcome.run_id, results)
+        except StoreUnreachable:
+            raise
+        except Exception as error:
+            raise unreachable(results, local, error, f"night {outcome.run_id}") from None
+        shutil.rmtree(local, ignore_errors=True)
+    line = f"stopped by {outcome.stopped}: the run is stored, the night judged nothing and wrote no verdicts"
+    return Night(outcome.run_id, "", "stopped", outcome.exit_code, lines=[line])
 
 
 def _judge(

@@ -13,6 +13,10 @@ The plugin also records the environment fingerprint in ``machine_info["gpubench"
 Progress: once collected, and after each case (never inside one), the plugin tells ``gpubench
 run``'s display where the run is (gpubench.measure.progress_events; nothing when run by plain
 pytest).
+
+A stop (SIGTERM, made a KeyboardInterrupt by gpubench.run.stopping, or Ctrl-C) ends the case that
+runs; the JSON still gets the finished cases, and every collected case that did not finish is
+listed among the skipped ones with the reason ``not run: the run was stopped by ...``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from gpubench.measure import progress_events
 from gpubench.measure.result import CaseResult, CaseSkipped
 from gpubench.run.document import case_block, run_block, run_document, skipped_entry, write_document
 from gpubench.run.run_id import new_run_id
+from gpubench.run.stopping import interrupt_on_sigterm, not_run_reason
 from gpubench.suites.profiles import DEFAULT_PROFILE, PROFILES
 
 
@@ -57,8 +62,12 @@ class ReplayClock:
 REPLAY_CLOCK = ReplayClock()
 _SKIPPED = pytest.StashKey[list]()
 _RUN = pytest.StashKey[dict]()
+_ITEMS = pytest.StashKey[list]()  # every collected case, in order
+_FINISHED = pytest.StashKey[set]()  # nodeids of the cases whose teardown ran
 # For the progress display: nodeid -> its suite, wall seconds so far, outcome and reason.
 _CASES: dict[str, dict[str, Any]] = {}
+_CONFIG: dict[str, pytest.Config] = {}  # the session's config, for hooks that are not given it
+_SAVING: list[bool] = []  # not empty once the cases are over
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -82,7 +91,32 @@ def pytest_configure(config: pytest.Config) -> None:
         "started_at": datetime.now(timezone.utc).isoformat(),
         "profile": config.getoption("--gpubench-profile"),
         "measured": 0,
+        "stopped": None,  # the signal that stopped the run, once one did
     }
+    config.stash[_ITEMS], config.stash[_FINISHED] = [], set()
+    _CONFIG["config"] = config
+    interrupt_on_sigterm(lambda name: _stopped(config, name), lambda: not _SAVING)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Any:
+    """Until the cases are over a stop interrupts (collection, the case that runs); then pytest saves in peace."""
+    try:
+        yield
+    finally:
+        _SAVING.append(True)
+
+
+def _stopped(config: pytest.Config, how: str) -> None:
+    run = config.stash[_RUN]
+    run["stopped"] = run["stopped"] or how
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo) -> None:
+    """Ctrl-C (or a SIGTERM made KeyboardInterrupt, already named): the run stops here."""
+    config = _CONFIG.get("config")
+    if config is not None:
+        _stopped(config, "SIGINT")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -92,7 +126,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Tell the display which cases will run, in order, and on which machine (for its estimate)."""
+    """Keep the cases to run (for a stop) and tell the display which, in order, and on which machine."""
+    session.config.stash[_ITEMS] = list(session.items)
     if not progress_events.enabled():
         return
     cases = _CASES
@@ -110,6 +145,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     """After a case's teardown (the case is over): its outcome, wall seconds and skip or failure reason."""
+    config = _CONFIG.get("config")
+    if report.when == "teardown" and config is not None:
+        config.stash[_FINISHED].add(report.nodeid)
     case = _CASES.get(report.nodeid)
     if case is None:
         return
@@ -166,6 +204,7 @@ class CaseRunner:
         self._request.config.stash[_RUN]["measured"] += 1
         REPLAY_CLOCK.load(result.measurement.samples)
         benchmark.pedantic(REPLAY_CLOCK.advance, rounds=result.measurement.n, iterations=1, warmup_rounds=0)
+        self._request.config.stash[_FINISHED].add(self._request.node.nodeid)  # stored, even if a stop follows
         return result
 
     def _record_skip(self, config: Any, reason: str) -> None:
@@ -173,6 +212,7 @@ class CaseRunner:
         params = config.params() if hasattr(config, "params") else {}
         entry = skipped_entry(suite_of(config, node), params, reason, name=node.name, fullname=node.nodeid)
         self._request.config.stash[_SKIPPED].append(entry)
+        self._request.config.stash[_FINISHED].add(node.nodeid)
 
 
 def suite_of(config: Any, node: pytest.Item) -> str:
@@ -199,14 +239,29 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     """When every case was skipped pytest-benchmark writes no JSON; write the skips ourselves."""
     config = session.config
     path = config.getoption("benchmark_json", None)
-    if not path or config.stash[_RUN]["measured"] or not config.stash[_SKIPPED]:
+    if not path or config.stash[_RUN]["measured"] or not _skips(config):
         return
     write_document(run_document([], _run_block(config), fingerprint(config.getoption("--gpubench-profile"))), path)
 
 
 def _run_block(config: pytest.Config) -> dict[str, Any]:
     run = config.stash[_RUN]
-    return run_block(run["run_id"], run["started_at"], run["profile"], run["measured"], config.stash[_SKIPPED])
+    return run_block(run["run_id"], run["started_at"], run["profile"], run["measured"], _skips(config))
+
+
+def _skips(config: pytest.Config) -> list[dict[str, Any]]:
+    """The skipped cases, and after a stop every case that did not finish, with its reason."""
+    skipped = list(config.stash[_SKIPPED])
+    stop = config.stash[_RUN]["stopped"]
+    if stop is None:
+        return skipped
+    finished, reason = config.stash[_FINISHED], not_run_reason(stop)
+    for item in config.stash[_ITEMS]:
+        if item.nodeid not in finished:
+            case = getattr(getattr(item, "callspec", None), "params", {}).get("config")
+            params = case.params() if hasattr(case, "params") else {}
+            skipped.append(skipped_entry(suite_of(case, item), params, reason, name=item.name, fullname=item.nodeid))
+    return skipped
 
 
 __all__ = [
@@ -217,6 +272,8 @@ __all__ = [
     "pytest_collection_finish",
     "pytest_collection_modifyitems",
     "pytest_configure",
+    "pytest_keyboard_interrupt",
     "pytest_runtest_logreport",
+    "pytest_runtestloop",
     "pytest_sessionfinish",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from gpubench.measure.agreement import Check, Pair, Skip, biased, interleave
+from gpubench.run.stopping import SIGNALS, StopInside, not_run_reason
 from gpubench.suites import resolve, verify_checks
 
 if TYPE_CHECKING:
@@ -25,6 +27,8 @@ def run_checks(
     """Every pair of the named suites, interleaved over ``rounds``; a pair that errors is reported, not fatal.
 
     ``reference_bias`` makes every reference report that factor x its time (``check.biased``).
+    A SIGTERM or Ctrl-C (gpubench.run.stopping) ends the pair that runs: the checks done are
+    returned, and every pair (or suite) not done as a Skip with the reason "not run".
     ``progress`` gets one line per round; ``display`` is told of each check when it is over, and
     of each round as a note (both between rounds, never inside one).
     """
@@ -33,24 +37,47 @@ def run_checks(
     if unknown:
         raise ValueError(f"unknown verify suite {', '.join(unknown)}; expected some of {', '.join(checks)}")
     outcomes: list[Outcome] = []
-    for name in suites:
+    left: list[tuple[str, Pair | Skip | None]] = []  # what a stop leaves unchecked: (suite, pair or None)
+    with StopInside() as stops:
         try:
-            pairs = pairs_of(name)
-        except Exception as error:
-            outcomes.append(Skip(name, "(setting up)", f"error: {type(error).__name__}: {error}", error=True))
-            if display:
-                display.plan([(name, ["(setting up)"])], unit="checks")
-                display.case_done(name, "(setting up)", "failed", str(error))
-            continue
-        if display:
-            display.plan([(name, [pair.case for pair in pairs])], unit="checks")
-        for pair in pairs:
-            outcome = _run_pair(pair, rounds, tolerance, reference_bias, _tell(progress, display, name))
-            outcomes.append(outcome)
-            if display:
-                display.case_done(name, pair.case, *_display_outcome(outcome))
-        del pairs  # buffers of one suite are freed before the next allocates its own
+            for index, name in enumerate(suites):
+                left = [(later, None) for later in suites[index:]]
+                _run_suite(name, rounds, tolerance, reference_bias, progress, display, outcomes, left)
+            left = []
+        except KeyboardInterrupt:
+            if stops.stop is None:
+                raise
+            outcomes += [_not_run(name, pair, stops.stop) for name, pair in left]
     return outcomes
+
+
+def _run_suite(name, rounds, tolerance, reference_bias, progress, display, outcomes, left) -> None:
+    """One suite's pairs, each outcome appended to ``outcomes`` as it ends; ``left`` kept current."""
+    try:
+        pairs = pairs_of(name)
+    except Exception as error:
+        outcomes.append(Skip(name, "(setting up)", f"error: {type(error).__name__}: {error}", error=True))
+        if display:
+            display.plan([(name, ["(setting up)"])], unit="checks")
+            display.case_done(name, "(setting up)", "failed", str(error))
+        return
+    if display:
+        display.plan([(name, [pair.case for pair in pairs])], unit="checks")
+    later = left[1:]
+    for index, pair in enumerate(pairs):
+        left[:] = [(name, unchecked) for unchecked in pairs[index:]] + later
+        outcome = _run_pair(pair, rounds, tolerance, reference_bias, _tell(progress, display, name))
+        outcomes.append(outcome)
+        if display:
+            display.case_done(name, pair.case, *_display_outcome(outcome))
+    left[:] = later
+    del pairs  # buffers of one suite are freed before the next allocates its own
+
+
+def _not_run(suite: str, pair: Pair | Skip | None, stop: str) -> Skip:
+    if pair is None:  # a suite not reached: its pairs were never built
+        return Skip(suite, "(not run)", not_run_reason(stop))
+    return Skip(pair.suite, pair.case, not_run_reason(stop), pair.params)
 
 
 def _tell(progress: Callable[[str], None] | None, display: Progress | None, suite: str) -> Callable[[str], None]:
@@ -86,7 +113,21 @@ def _run_pair(pair: Pair | Skip, rounds, tolerance, reference_bias, progress) ->
         return Skip(pair.suite, pair.case, f"error: {type(error).__name__}: {first_line}", pair.params, error=True)
 
 
+def stopped_by(outcomes: Sequence[Outcome]) -> str | None:
+    """The signal that stopped the checks (their "not run" skips say so), or None."""
+    for outcome in outcomes:
+        if isinstance(outcome, Skip):
+            for signum in SIGNALS:
+                if outcome.reason == not_run_reason(signum.name):
+                    return signum.name
+    return None
+
+
 def exit_code(outcomes: Sequence[Outcome]) -> int:
-    """1 when a stable check is outside its tolerance or a check errored; else 0."""
+    """128 + the signal when a stop ended the checks; 1 when a stable check is outside its
+    tolerance or a check errored; else 0."""
+    stop = stopped_by(outcomes)
+    if stop is not None:
+        return 128 + int(signal.Signals[stop])
     failed = [o for o in outcomes if (isinstance(o, Check) and o.fails) or (isinstance(o, Skip) and o.error)]
     return 1 if failed else 0

@@ -21,10 +21,9 @@ import tempfile
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gpubench.files.safe import safe_folder
-from gpubench.machine.fingerprint import fingerprint
 from gpubench.measure.result import CaseResult
 from gpubench.run.document import benchmark_entry, run_block, run_document, skipped_entry, write_document
 from gpubench.run.run_id import new_run_id
@@ -34,8 +33,10 @@ from gpubench.store.location import locate
 from gpubench.store.publish import publish_folder, publish_run_file, put_file, scratch_folder, unreachable
 from gpubench.store.read import read_results
 from gpubench.store.schema import StoreError
-from gpubench.suites.collectives.collect import Skip
 from gpubench.suites.profiles import DEFAULT_PROFILE
+
+if TYPE_CHECKING:  # torch is imported only where ranks measured: it costs seconds on a GPU host
+    from gpubench.suites.collectives.collect import Skip
 
 BENCHMARKS_HOME = Path(__file__).resolve().parents[2] / "benchmarks"
 # What pytest's -k accepts as one name; a test id with other characters reruns its whole suite.
@@ -306,6 +307,8 @@ def _pytest_env() -> dict[str, str]:
 
 def collectives_document(results: list[CaseResult], skipped: list[Skip], profile: str | None) -> dict[str, Any]:
     """Rank 0's results as the document the pytest plugin writes (samples, fingerprint, skips)."""
+    from gpubench.machine.fingerprint import fingerprint  # torch: only where ranks measured (seconds on a GPU host)
+
     now = datetime.now(timezone.utc)
     block = run_block(
         new_run_id(now),

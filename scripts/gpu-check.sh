@@ -5,7 +5,7 @@
 # its own), the doctor, and the summary of what a first GPU run must show (also from the registry).
 #
 # Time: every step runs under `timeout` at its own limit, and the limits add up to less than the
-# budget (GPU_CHECK_TOTAL_S, default 360 s, so a rerun still fits a 15-minute loan that also pays
+# budget (GPU_CHECK_TOTAL_S, default 400 s, so a rerun still fits a 15-minute loan that also pays
 # for the machine's start): a slow step cannot starve a later one. A step that would start with
 # under 5 s left is not run. Each step is one process that stores what it measured before it ends,
 # so a step stopped at its limit loses only its own part. docs/gpu-check.md: limits and estimates.
@@ -28,7 +28,7 @@ mkdir -p "$out"
 export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 py=${PYTHON:-python3}  # the device image has python3, not always python
 gb=("$py" -m gpubench)
-total=${GPU_CHECK_TOTAL_S:-360}
+total=${GPU_CHECK_TOTAL_S:-400}
 reserve=${GPU_CHECK_RESERVE_S:-20}  # kept for the summary and the last copy into $OUT
 deadline=$((SECONDS + total))
 status=0

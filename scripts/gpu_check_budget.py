@@ -1,11 +1,13 @@
 #!/usr/bin/env python
 """gpu-check's per-step budget as a markdown table: each step's limit and GPU estimate (from the
 registry, gpubench.suites.gpu_check) beside the time a gpu-check run measured for it (its
-summary.log's "== STEP: ok after N s" lines), and the totals against the cap.
+summary.log's "== STEP: ok after N s" lines), and the totals against the cap. SUMMARY_LOG:
+results/gpu-check-<date>/summary.log.
 
-    PYTHONPATH=src python scripts/gpu_check_budget.py results/gpu-check-<date>/summary.log [LABEL=SECONDS ...]
+    PYTHONPATH=src python scripts/gpu_check_budget.py SUMMARY_LOG [LABEL=SECONDS ...] [--title TEXT]
 
-A ``LABEL=SECONDS`` argument gives a step's time measured apart (a step the run did not have).
+A ``LABEL=SECONDS`` argument gives a step's time measured apart (a step the run did not have);
+``--title`` names the measured column (default: "measured (s)").
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ def measured(summary: str) -> dict[str, str]:
     return found
 
 
-def table(summary: str, extra: dict[str, str] | None = None) -> str:
+def table(summary: str, extra: dict[str, str] | None = None, title: str = "measured (s)") -> str:
     times = measured(summary) | (extra or {})
-    rows = ["| step | limit (s) | GPU estimate (s) | measured on CPU (s) |", "|---|---:|---:|---:|"]
+    rows = [f"| step | limit (s) | GPU estimate (s) | {title} |", "|---|---:|---:|---:|"]
     for step in steps():
         rows.append(f"| {step.label} | {step.limit_s} | {step.estimate_s} | {times.get(step.label, '-')} |")
     estimate = sum(step.estimate_s for step in steps())
@@ -50,7 +52,12 @@ def table(summary: str, extra: dict[str, str] | None = None) -> str:
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    apart = dict(argument.split("=", 1) for argument in sys.argv[2:])
-    print(
-        table(Path(sys.argv[1]).read_text(), {label: f"{seconds} (measured apart)" for label, seconds in apart.items()})
-    )
+    arguments = sys.argv[2:]
+    title = "measured (s)"
+    if "--title" in arguments:
+        at = arguments.index("--title")
+        title = arguments[at + 1]
+        del arguments[at : at + 2]
+    apart = dict(argument.split("=", 1) for argument in arguments)
+    extra = {label: f"{seconds} (measured apart)" for label, seconds in apart.items()}
+    print(table(Path(sys.argv[1]).read_text(), extra, title))

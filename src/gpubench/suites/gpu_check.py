@@ -6,9 +6,11 @@ environment, the GPU-only unit tests, the doctor, the summary) and orders them: 
 ``verify``-phase steps, unit tests, ``measure``-phase steps, doctor, summary. A step is one process
 that stores what it measured before it exits (one ``gpubench run``, one ``gpubench verify``, one
 flag combination of conv, one collective), so a step stopped at its limit loses only its own
-unfinished part. The limits add up to no more than ``CAP_S - RESERVE_S - MARGIN_S``
-(tests/test_gpu_check.py): no step can starve a later one. docs/gpu-check.md has each step's
-measured CPU time and GPU estimate.
+unfinished part; and a step's SIGTERM at its limit stops its run, which stores its finished cases
+and the rest as "not run" (gpubench.run.stopping), so even that part is mostly kept. The limits
+add up to no more than ``CAP_S - RESERVE_S - MARGIN_S`` (tests/test_gpu_check.py): no step can
+starve a later one. docs/gpu-check.md has each step's time measured on the first lent H200 and
+its estimate.
 
     python -m gpubench.suites.gpu_check --store DIR --ranks N   # one step a line: label, limit, tail, command
 """
@@ -22,28 +24,30 @@ from typing import Any
 
 from gpubench.suites import SUITES, GpuCheckStep, resolve
 
-CAP_S = 360  # scripts/gpu-check.sh's GPU_CHECK_TOTAL_S: a rerun still fits a 15-minute loan
+CAP_S = 400  # scripts/gpu-check.sh's GPU_CHECK_TOTAL_S: with the machine's start, a rerun still fits a 15-minute loan
 RESERVE_S = 20  # kept for the summary and the last copy into $OUT
 MARGIN_S = 20  # slack between the limits' sum and what the cap leaves
 
-# The GPU-only unit tests (they skip elsewhere): the clock, and each suite's measure on a GPU.
-UNIT_TESTS = ("tests/test_timing.py", "tests/test_copy_case.py", "tests/test_conv_case.py", "tests/test_conv_worker.py")
+# The GPU-only unit tests (they skip elsewhere): the CUDA clock and the copy case on a GPU. The conv
+# case's GPU tests (tests/test_conv_case.py, tests/test_conv_worker.py) are left to a longer loan:
+# on the first H200 their profiler passes took over 10 s, and the conv steps run the same code.
+UNIT_TESTS = ("tests/test_timing.py", "tests/test_copy_case.py")
 
-ENV = GpuCheckStep("env", ("{python}", "-m", "gpubench", "env"), 15, 5, phase="first", tail=40)
+ENV = GpuCheckStep("env", ("{python}", "-m", "gpubench", "env"), 10, 6, phase="first", tail=40)
 UNIT = GpuCheckStep(
     "unit-tests-gpu",
     ("{python}", "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rs", *UNIT_TESTS, "-k", "cuda or gpu"),
-    25,
-    18,
+    15,
+    12,
     phase="unit",
     tail=15,
 )
-DOCTOR = GpuCheckStep("doctor", ("bash", "-c", "doctor_report"), 15, 10, phase="last", tail=30)
+DOCTOR = GpuCheckStep("doctor", ("bash", "-c", "doctor_report"), 10, 5, phase="last", tail=30)
 MUST_SHOW = GpuCheckStep(
     "must-show",
     ("{python}", "scripts/gpu_check_summary.py", "{store}", "{out}/doctor.json"),
     RESERVE_S,
-    5,
+    2,
     phase="summary",
     tail=80,
 )

@@ -46,13 +46,13 @@ _ALLREDUCE_RUN = (*_GPUBENCH, "run", "--profile", "quick", "--suite", "allreduce
 _RANKS = "--gpubench-world-size={ranks}"
 _TORCHRUN = ("{python}", "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "{ranks}")
 _ALLREDUCE_STEPS = (
-    GpuCheckStep("allreduce-cpu", (*_ALLREDUCE_RUN, _RANKS, "-k", "cpu and not 268435456"), 20, 12),
-    GpuCheckStep("allreduce-cuda", (*_ALLREDUCE_RUN, _RANKS, "-k", "cuda and not 268435456"), 20, 12),
+    GpuCheckStep("allreduce-cpu", (*_ALLREDUCE_RUN, _RANKS, "-k", "cpu and not 268435456"), 22, 18),
+    GpuCheckStep("allreduce-cuda", (*_ALLREDUCE_RUN, _RANKS, "-k", "cuda and not 268435456"), 22, 18),
     GpuCheckStep(
         "allreduce-torchrun",
         (*_TORCHRUN, "-m", "gpubench.allreduce", "--sizes", _CHECK_SIZES, "--results", "{store}"),
-        15,
-        8,
+        20,
+        16,
     ),
 )
 
@@ -63,7 +63,7 @@ _ALLREDUCE_STEPS = (
 _OTHERS = ",".join(name for name in _TITLES if name != "all_reduce")
 _OTHERS_COMMAND = (*_GPUBENCH, "allreduce", "--collectives", _OTHERS, "--world-size", "{ranks}", "--sizes")
 _OTHERS_STEP = GpuCheckStep(
-    "collectives", (*_OTHERS_COMMAND, _CHECK_SIZES, "--samples", "5", "--results", "{store}"), 55, 38
+    "collectives", (*_OTHERS_COMMAND, _CHECK_SIZES, "--samples", "5", "--results", "{store}"), 67, 66
 )
 
 

@@ -23,7 +23,7 @@ def _combo_step(combo: str) -> GpuCheckStep:
         "-k",
         selection,
     )
-    return GpuCheckStep(f"conv-{combo}", command, 16, 11)
+    return GpuCheckStep(f"conv-{combo}", command, 22, 20)
 
 
 POSITION = 20  # where views list this suite (gpubench.suites)
@@ -53,7 +53,7 @@ SUITES = (
         headline="tflops",
         gpu_check=(
             GpuCheckStep(
-                "verify-conv", (*_GPUBENCH, "verify", "--suite", "conv", "--results", "{store}"), 35, 25, "verify"
+                "verify-conv", (*_GPUBENCH, "verify", "--suite", "conv", "--results", "{store}"), 40, 34, "verify"
             ),
             *(_combo_step(combo) for combo in _COMBOS),
         ),

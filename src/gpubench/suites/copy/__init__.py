@@ -27,10 +27,10 @@ SUITES = (
         renamed=(("latency_us", "time_per_copy_us"),),
         gpu_check=(
             GpuCheckStep(
-                "verify-copy", (*_GPUBENCH, "verify", "--suite", "copy", "--results", "{store}"), 20, 14, "verify"
+                "verify-copy", (*_GPUBENCH, "verify", "--suite", "copy", "--results", "{store}"), 25, 22, "verify"
             ),
             GpuCheckStep(
-                "copy", (*_GPUBENCH, "run", "--profile", "quick", "--suite", "copy", "--results", "{store}"), 24, 15
+                "copy", (*_GPUBENCH, "run", "--profile", "quick", "--suite", "copy", "--results", "{store}"), 30, 27
             ),
         ),
         must_show="gpubench.suites.copy.must_show:lines",

@@ -29,8 +29,8 @@ SUITES = (
             GpuCheckStep(
                 "verify-spin",
                 ("{python}", "-m", "gpubench", "verify", "--suite", "spin", "--results", "{store}"),
-                12,
-                6,
+                10,
+                7,
                 "verify",
             ),
         ),

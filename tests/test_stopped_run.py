@@ -92,7 +92,9 @@ def test_a_stopped_run_stores_its_finished_cases_and_the_rest_as_not_run(tmp_pat
     assert done.returncode == 128 + signal.SIGTERM, done.stdout
     assert "STOPPED by SIGTERM: 2 measured, 1 skipped" in done.stdout
     frame = read_results(store)
-    by_size = dict(zip(frame["bytes"].astype(int), zip(frame["status"], frame["skip_reason"])))
+    by_size = dict(
+        zip(frame["bytes"].astype(int), zip(frame["status"], frame["skip_reason"], strict=True), strict=True)
+    )
     assert by_size[4096][0] == by_size[65536][0] == "ok"
     assert by_size[131072] == ("skipped", not_run_reason("SIGTERM"))
     assert not list(store.glob(".gpubench-run-*")), "a scratch folder was left in the store"

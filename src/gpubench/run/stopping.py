@@ -54,21 +54,15 @@ def interrupt_on_sigterm(on_stop: Callable[[str], None], interrupting: Callable[
     signal.signal(signal.SIGTERM, stop)
 
 
-class StopRequests:
-    """Notes the first SIGTERM or SIGINT while a child runs (forwarding SIGTERM) instead of dying.
-
-    ``stop`` is the signal's name once one came, else None. A SIGINT after that raises
-    KeyboardInterrupt (Ctrl-C twice aborts); a SIGTERM after it is the same stop again (GNU
-    ``timeout`` sends one to its child and one to the child's process group). Off the main thread
-    it installs nothing.
-    """
+class _Handlers:
+    """Installs ``_handle`` for SIGTERM and SIGINT on entry (main thread only) and puts back the
+    previous handlers on exit."""
 
     def __init__(self) -> None:
         self.stop: str | None = None
-        self.child: subprocess.Popen | None = None
         self._previous: dict[int, object] = {}
 
-    def __enter__(self) -> StopRequests:
+    def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             for signum in SIGNALS:
                 self._previous[signum] = signal.signal(signum, self._handle)
@@ -80,6 +74,23 @@ class StopRequests:
         self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        raise NotImplementedError
+
+
+class StopRequests(_Handlers):
+    """Notes the first SIGTERM or SIGINT while a child runs (forwarding SIGTERM) instead of dying.
+
+    ``stop`` is the signal's name once one came, else None. A SIGINT after that raises
+    KeyboardInterrupt (Ctrl-C twice aborts); a SIGTERM after it is the same stop again (GNU
+    ``timeout`` sends one to its child and one to the child's process group). Off the main thread
+    it installs nothing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.child: subprocess.Popen | None = None
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.stop is not None:
             if signum == signal.SIGINT:  # Ctrl-C again: abort
                 raise KeyboardInterrupt(f"stopped twice ({self.stop}, then SIGINT)")
@@ -89,27 +100,12 @@ class StopRequests:
             self.child.send_signal(signal.SIGTERM)
 
 
-class StopInside:
+class StopInside(_Handlers):
     """For work done in this process (``gpubench verify``): the first SIGTERM or SIGINT raises
     KeyboardInterrupt where the work is and names ``stop``; later SIGTERMs are ignored, and a
     later SIGINT interrupts again (Ctrl-C twice aborts the storing too). Off the main thread it
     installs nothing, and a stop is an ordinary KeyboardInterrupt.
     """
-
-    def __init__(self) -> None:
-        self.stop: str | None = None
-        self._previous: dict[int, object] = {}
-
-    def __enter__(self) -> StopInside:
-        if threading.current_thread() is threading.main_thread():
-            for signum in SIGNALS:
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
-        self._previous.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         if self.stop is not None and signum == signal.SIGTERM:

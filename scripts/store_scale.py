@@ -2,6 +2,7 @@
 
     python scripts/store_scale.py build /tmp/store-1k --runs 1000
     python scripts/store_scale.py measure /tmp/store-1k --repeat 3 [--src /work/main/src] [--cold]
+    python scripts/store_scale.py measure /tmp/store-1k --against /tmp/old/src /tmp/store-1k-old
     python scripts/store_scale.py build /tmp/store-fleet --runs 36500 --machines 100
 
 ``build`` takes the committed run with the most cases (results/runs/, the CPU quick profile:
@@ -12,9 +13,12 @@ per-sample noise (1%), rates inversely; from 70% of the way on, the pageable hos
 change). Each run gets a nightly ``verdicts.json`` (every case ``same``), as a year of
 nightlies leaves. ``measure`` times each operation as a user meets it, in a fresh process
 (``gpubench ...`` through ``python -m gpubench.cli``; the nightly's judging step as the nightly
-composes it), ``--repeat`` times, and prints the median wall and CPU time and the machine's load. ``--src`` runs
-another checkout's code (``main`` for the figures before a change). Timings on a shared
-machine are noisy: compare medians measured under similar load.
+composes it), ``--repeat`` times, and prints the median wall and CPU time and the machine's
+load. ``--src`` runs another checkout's code (``main`` for the figures before a change).
+``--against SRC STORE`` times a second checkout's code too, on its own copy of the store (the
+run files hard-linked with ``cp -al``, so that each code keeps its own caches): the two take
+turns, one timing each, and new/old is printed. Timings on a shared machine are noisy: compare
+medians measured under similar load, best interleaved.
 """
 
 from __future__ import annotations
@@ -170,60 +174,82 @@ def cold_index(store: Path, env: dict[str, str], runs: int) -> None:
     )
 
 
-def measure(store: Path, repeat: int, src: Path, only: list[str] | None = None, cold: bool = False) -> None:
-    env = dict(os.environ, PYTHONPATH=str(src), MPLBACKEND="Agg")
+def operations(store: Path, scratch: Path, document: Path) -> dict[str, list[str]]:
+    """What users run on ``store``, by name: each a command for a fresh process."""
     runs = sorted(path.stem for path in (store / "runs").glob("*.parquet"))
     candidate, baselines = runs[-1], runs[-8:-1]
-    scratch = Path(tempfile.mkdtemp(prefix="store-scale-"))
-    document = _ingest_document(scratch)
     gpubench = [sys.executable, "-m", "gpubench.cli"]
     results = ["--results", str(store)]
-    operations = {
+    one_machine = [*gpubench, "history", "--case", ONE_CASE, "--machine", MACHINE, *results, "--out"]
+    return {
         "start the CLI (gpubench --help)": [*gpubench, "--help"],
         "ingest one run": [*gpubench, "ingest", str(document), *results],
         "compare two run ids": [*gpubench, "compare", baselines[-1], candidate, *results],
         "compare against 7 baselines": [*gpubench, "compare", *baselines, candidate, *results],
         "the nightly's judging step": [sys.executable, "-c", JUDGE, str(store), candidate],
         "history of one case": [*gpubench, "history", "--case", ONE_CASE, *results, "--out", str(scratch / "h1")],
-        "history of one case on one machine": [
-            *gpubench,
-            "history",
-            "--case",
-            ONE_CASE,
-            "--machine",
-            MACHINE,
-            *results,
-            "--out",
-            str(scratch / "h1m"),
-        ],
+        "history of one case on one machine": [*one_machine, str(scratch / "h1m")],
+        # The same, its figure drawn each time (its folder emptied first), as on the first ask after a new run.
+        "history of one case on one machine, drawn": [*one_machine, str(scratch / "h1m-drawn")],
         "history of every case": [*gpubench, "history", *results, "--out", str(scratch / "hall")],
         "plot the latest run": [*gpubench, "plot", *results, "--out", str(scratch / "plot")],
         "fleet (every machine's latest)": [*gpubench, "fleet", *results, "--out", str(scratch / "fleet")],
     }
-    print(f"store {store}: {len(runs)} runs; code from {src}; {'cold' if cold else 'warm'}; load {os.getloadavg()}")
-    cold_index(store, env, len(runs))
-    wall, cpu = _timed([*gpubench, "compare", baselines[-1], candidate, *results], env)  # builds the caches once
-    print(f"  first read (builds the caches the code has): {wall:.2f} s wall, {cpu:.2f} s CPU")
-    for name, command in operations.items():
+
+
+def measure(
+    store: Path,
+    repeat: int,
+    src: Path,
+    only: list[str] | None = None,
+    cold: bool = False,
+    against: tuple[Path, Path] | None = None,
+) -> None:
+    """Time each operation ``repeat`` times; with ``against`` (another source and its own store
+    of the same run files) the two codes take turns, one timing each, and the ratio is printed."""
+    codes = {"": (src, store)} if against is None else {"new": (src, store), "old": against}
+    scratch = Path(tempfile.mkdtemp(prefix="store-scale-"))
+    document = _ingest_document(scratch)
+    envs = {code: dict(os.environ, PYTHONPATH=str(source), MPLBACKEND="Agg") for code, (source, _) in codes.items()}
+    plans = {code: operations(where, scratch / (code or "new"), document) for code, (_, where) in codes.items()}
+    runs = len(list((store / "runs").glob("*.parquet")))
+    print(f"store {store}: {runs} runs; code from {src}; {'cold' if cold else 'warm'}; load {os.getloadavg()}")
+    if against is not None:
+        print(f"  interleaved with the code from {against[0]} on {against[1]}")
+    for code, (_, where) in codes.items():
+        cold_index(where, envs[code], runs)
+        wall, cpu = _timed(plans[code]["compare two run ids"], envs[code])  # builds the caches once
+        print(f"  first read (builds the caches the code has): {wall:.2f} s wall, {cpu:.2f} s CPU")
+    first = next(iter(codes))
+    for name in plans[first]:
         if only and not any(part in name for part in only):
             continue
-        walls, cpus = [], []
+        walls: dict[str, list[float]] = {code: [] for code in codes}
+        cpus: dict[str, list[float]] = {code: [] for code in codes}
         for _ in range(repeat):
-            if cold:  # every cache rebuilt from the run files, as on a fresh reader or a copied store
-                drop_caches(store)
-            wall, cpu = _timed(command, env, name)
-            walls.append(wall)
-            cpus.append(cpu)
-            if name == "ingest one run":
-                _remove_ingested(store, document)
-            if wall > SLOW:  # one timing of a minute or more says enough
+            for code, (_, where) in codes.items():
+                command = plans[code][name]
+                if cold:  # every cache rebuilt from the run files, as on a fresh reader or a copied store
+                    drop_caches(where)
+                if name.endswith(", drawn"):  # no figure to find up to date
+                    shutil.rmtree(command[-1], ignore_errors=True)
+                wall, cpu = _timed(command, envs[code], name)
+                walls[code].append(wall)
+                cpus[code].append(cpu)
+                if name == "ingest one run":
+                    _remove_ingested(where, document)
+            if max(walls[first][-1:] or [0]) > SLOW:  # one timing of a minute or more says enough
                 break
-        spread = ", ".join(f"{value:.2f}" for value in walls)
-        print(
-            f"  {name:<34} median {statistics.median(walls):7.2f} s wall ({spread}), "
-            f"{statistics.median(cpus):7.2f} s CPU; load {os.getloadavg()[0]:.1f}",
-            flush=True,
-        )
+        for code in codes:
+            spread = ", ".join(f"{value:.2f}" for value in walls[code])
+            label = f"{name} ({code})" if code else name
+            print(
+                f"  {label:<34} median {statistics.median(walls[code]):7.2f} s wall ({spread}), "
+                f"{statistics.median(cpus[code]):7.2f} s CPU; load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+        if against is not None:
+            print(f"  {name}: new/old {statistics.median(walls['new']) / statistics.median(walls['old']):.2f}")
     print(f"load after: {os.getloadavg()}")
     shutil.rmtree(scratch)
 
@@ -270,13 +296,17 @@ def main() -> None:
     timing.add_argument("--src", type=Path, default=REPO / "src", help="the gpubench source to time")
     timing.add_argument("--only", nargs="+", help="only operations whose name contains one of these")
     timing.add_argument("--cold", action="store_true", help="remove the caches (index/, cache/) before each timing")
+    timing.add_argument(
+        "--against", nargs=2, type=Path, metavar=("SRC", "STORE"), help="interleave with this code on its own store"
+    )
     args = parser.parse_args()
     if args.command == "build":
         if args.store.exists() and any(args.store.iterdir()):
             raise SystemExit(f"{args.store} is not empty; give a new folder")
         build(args.store, args.runs, args.machines, args.seed, stamped=not args.unstamped)
     else:
-        measure(args.store, args.repeat, args.src.resolve(), args.only, args.cold)
+        against = (args.against[0].resolve(), args.against[1]) if args.against else None
+        measure(args.store, args.repeat, args.src.resolve(), args.only, args.cold, against)
 
 
 if __name__ == "__main__":

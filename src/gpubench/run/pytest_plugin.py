@@ -95,7 +95,8 @@ def pytest_configure(config: pytest.Config) -> None:
     }
     config.stash[_ITEMS], config.stash[_FINISHED] = [], set()
     _CONFIG["config"] = config
-    interrupt_on_sigterm(lambda name: _stopped(config, name), lambda: not _SAVING)
+    _SAVING.clear()
+    config.add_cleanup(interrupt_on_sigterm(lambda name: _stopped(config, name), lambda: not _SAVING))
 
 
 @pytest.hookimpl(hookwrapper=True)

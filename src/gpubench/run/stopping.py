@@ -34,16 +34,17 @@ def not_run_reason(stop: str) -> str:
     return f"not run: the run was stopped by {stop} before this case finished"
 
 
-def interrupt_on_sigterm(on_stop: Callable[[str], None], interrupting: Callable[[], bool]) -> None:
+def interrupt_on_sigterm(on_stop: Callable[[str], None], interrupting: Callable[[], bool]) -> Callable[[], None]:
     """Make the first SIGTERM stop the run: ``on_stop("SIGTERM")``, then, while ``interrupting()``
     (until the cases are over), a KeyboardInterrupt; after them nothing more (pytest is saving).
-    Later SIGTERMs are ignored. Does nothing off the main thread, or where SIGTERM already has a
-    handler of its own.
+    Later SIGTERMs are ignored. Returns what puts the previous handler back. Does nothing off the
+    main thread, or where SIGTERM already has a handler of its own.
     """
     if threading.current_thread() is not threading.main_thread():
-        return
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return
+        return lambda: None
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:
+        return lambda: None
 
     def stop(signum: int, frame: FrameType | None) -> None:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)  # the saving that follows must not be cut short
@@ -52,6 +53,7 @@ def interrupt_on_sigterm(on_stop: Callable[[str], None], interrupting: Callable[
             raise KeyboardInterrupt(f"stopped by {signal.Signals(signum).name}")
 
     signal.signal(signal.SIGTERM, stop)
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 class _Handlers:

@@ -42,3 +42,16 @@ def test_plot_command_and_errors(copy_json, tmp_path):
     done = cli("run", "--suite", "nonsense", "--results", str(results))
     assert done.returncode == 2 and "unknown suite" in done.stderr
     assert run.path.exists()
+
+
+def test_gpubench_run_itself_imports_no_torch():
+    """Only pytest and the ranks measure: the parent's torch import cost ~2 s a run (more with CUDA)."""
+    import subprocess
+    import sys
+
+    modules = ("gpubench.cli", "gpubench.commands.run", "gpubench.pipeline", "gpubench.run.case_times",
+               "gpubench.measure.progress_events", "gpubench.views.progress", "gpubench.store.ingest",
+               "gpubench.views.figures.run", "gpubench.views.tables", "gpubench.views.next_steps")  # fmt: skip
+    code = f"import sys\nfor name in {modules!r}: __import__(name)\nprint('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -7,11 +7,12 @@ stderr and exit status 2, with nothing stored or half-written.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
-import gc
 import importlib
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -59,15 +60,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def entry_point() -> int:
-    """What the ``gpubench`` command runs: ``main``, then everything it made frozen out of the
-    garbage collector, so the interpreter's teardown does not walk every object of pandas,
-    pyarrow and matplotlib once more (0.28 s of a 2 s command on a 2-core VM, measured; 0.03 s
-    frozen). Files and streams are closed and atexit handlers run as before. Callers that stay
-    in the process (tests, notebooks) call ``main``."""
-    code = main()
-    gc.freeze()
-    return code
+def entry_point() -> NoReturn:
+    """What the ``gpubench`` command runs: ``main``, then an exit that skips the interpreter's
+    native teardown (``exit_now``). Callers that stay in the process (tests, notebooks) call
+    ``main``."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process as a normal exit would, without the interpreter's teardown.
+
+    A normal exit joins the threads that are not daemons, runs the atexit handlers, flushes
+    stdout and stderr, and then tears the interpreter down. That last step destroys Arrow's
+    native thread pools. It can abort a process that has written everything ("terminate called
+    without an active exception", exit -6: apache/arrow#34314). CI saw this once, in a nightly
+    that had stored its run and printed its verdict. The teardown also walks every object of
+    pandas, pyarrow and matplotlib once more (0.28 s of a 2 s command on a 2-core VM). So the
+    first three steps are done here, and then ``os._exit``.
+    """
+    current = threading.current_thread()
+    for thread in threading.enumerate():
+        if thread is not current and not thread.daemon:
+            thread.join()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed pipe: nothing left to say
+            stream.flush()
+    os._exit(code)
 
 
 def _expand_paths(args: argparse.Namespace) -> None:
@@ -90,4 +109,4 @@ def _utf8_streams() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(entry_point())
+    entry_point()

@@ -160,13 +160,12 @@ def run_local(request: RunRequest, results: Path) -> Outcome:
                     pytest_status = _pytest(command, stops, env=env, stdout=log, stderr=subprocess.STDOUT)
                 finally:
                     events.progress.close()
-        if pytest_status == INTERRUPTED and json_path.exists() and stops.stop is None:
-            stops.stop = "SIGINT"  # a signal to pytest alone (its skip reasons name a SIGTERM)
-        saved = pytest_status in (0, 1, INTERRUPTED) or stops.stop is not None  # a stop while pytest ended
-        if not saved or not json_path.exists():
+        # A stop pytest saw alone (a signal to pytest only; its skip reasons name a SIGTERM) ends it with 2.
+        stop = stops.stop or ("SIGINT" if pytest_status == INTERRUPTED else None)
+        if (pytest_status not in (0, 1) and stop is None) or not json_path.exists():
             if not verbose:
                 _show_tail(log_path)
-            how = f"was stopped by {stops.stop}" if stops.stop else f"exited with status {pytest_status}"
+            how = f"was stopped by {stop}" if stop else f"exited with status {pytest_status}"
             raise StoreError(f"pytest {how} and wrote no results; nothing stored")
         stored = _ingest_and_archive(json_path, results)
         log = None
@@ -175,8 +174,8 @@ def run_local(request: RunRequest, results: Path) -> Outcome:
             os.replace(log_path, log)
         if events is not None and events.machine:
             save_times(results, events.machine, events.times)
-    if stops.stop is not None:
-        return stopped_early(stored, results, stops.stop, log)
+    if stop is not None:
+        return stopped_early(stored, results, stop, log)
     failed = None
     if pytest_status:
         where = f"see {log}" if log else "see pytest's output above"

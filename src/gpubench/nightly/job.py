@@ -89,34 +89,29 @@ def nightly(
     local = Path(location.root) if location.is_local else scratch_folder()
     outcome = run_suites(request, local)  # a local folder: measured there
     print(outcome.report, flush=True)
-    if outcome.stopped:  # a time limit or Ctrl-C: store what was measured, judge nothing, rerun nothing
-        return _stopped(results, local, location.is_local, outcome)
+    if location.is_local and outcome.stopped:  # a time limit, Ctrl-C: judge nothing, rerun nothing
+        return _stopped(outcome)
     if location.is_local:
         return _judge(results, local, outcome, request, baseline_runs, threshold, min_runs, confirm)
     try:
         publish_run(local, outcome.run_id, results)
-        night = _judge(results, local, outcome, request, baseline_runs, threshold, min_runs, confirm)
-        for run_id in filter(None, (night.run_id, night.rerun_id)):
-            publish_folder(local / NIGHTLY_DIR / run_id, results, NIGHTLY_DIR, run_id, first=VERDICTS_FILE)
+        if outcome.stopped:
+            night = _stopped(outcome)
+        else:
+            night = _judge(results, local, outcome, request, baseline_runs, threshold, min_runs, confirm)
+            for run_id in filter(None, (night.run_id, night.rerun_id)):
+                publish_folder(local / NIGHTLY_DIR / run_id, results, NIGHTLY_DIR, run_id, first=VERDICTS_FILE)
+            night.report_at = location.fs.unstrip_protocol(location.join(NIGHTLY_DIR, night.run_id, "report.html"))
     except StoreUnreachable:
         raise
     except Exception as error:  # the store went away, refused a write, lost the credentials: local run kept
         raise unreachable(results, local, error, f"night {outcome.run_id}") from None
-    night.report_at = location.fs.unstrip_protocol(location.join(NIGHTLY_DIR, night.run_id, "report.html"))
     shutil.rmtree(local, ignore_errors=True)
     return night
 
 
-def _stopped(results: str | os.PathLike, local: Path, is_local: bool, outcome: Outcome) -> Night:
-    """A night stopped during its run: the partial run stored (published to a shared store), no verdicts."""
-    if not is_local:
-        try:
-            publish_run(local, outcome.run_id, results)
-        except StoreUnreachable:
-            raise
-        except Exception as error:
-            raise unreachable(results, local, error, f"night {outcome.run_id}") from None
-        shutil.rmtree(local, ignore_errors=True)
+def _stopped(outcome: Outcome) -> Night:
+    """A night stopped during its run (a time limit, Ctrl-C): its run is stored, nothing judged or rerun."""
     line = f"stopped by {outcome.stopped}: the run is stored, the night judged nothing and wrote no verdicts"
     return Night(outcome.run_id, "", "stopped", outcome.exit_code, lines=[line])
 

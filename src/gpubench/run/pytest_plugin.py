@@ -67,7 +67,6 @@ _FINISHED = pytest.StashKey[set]()  # nodeids of the cases whose teardown ran
 # For the progress display: nodeid -> its suite, wall seconds so far, outcome and reason.
 _CASES: dict[str, dict[str, Any]] = {}
 _CONFIG: dict[str, pytest.Config] = {}  # the session's config, for hooks that are not given it
-_SAVING: list[bool] = []  # not empty once the cases are over
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -92,11 +91,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "profile": config.getoption("--gpubench-profile"),
         "measured": 0,
         "stopped": None,  # the signal that stopped the run, once one did
+        "saving": False,  # the cases are over: a stop no longer interrupts
     }
     config.stash[_ITEMS], config.stash[_FINISHED] = [], set()
     _CONFIG["config"] = config
-    _SAVING.clear()
-    config.add_cleanup(interrupt_on_sigterm(lambda name: _stopped(config, name), lambda: not _SAVING))
+    config.add_cleanup(
+        interrupt_on_sigterm(lambda name: _stopped(config, name), lambda: not config.stash[_RUN]["saving"])
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -105,7 +106,7 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
     try:
         yield
     finally:
-        _SAVING.append(True)
+        session.config.stash[_RUN]["saving"] = True
 
 
 def _stopped(config: pytest.Config, how: str) -> None:

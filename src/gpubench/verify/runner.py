@@ -37,22 +37,33 @@ def run_checks(
     if unknown:
         raise ValueError(f"unknown verify suite {', '.join(unknown)}; expected some of {', '.join(checks)}")
     outcomes: list[Outcome] = []
-    left: list[tuple[str, Pair | Skip | None]] = []  # what a stop leaves unchecked: (suite, pair or None)
     with StopInside() as stops:
-        try:
-            for index, name in enumerate(suites):
-                left = [(later, None) for later in suites[index:]]
-                _run_suite(name, rounds, tolerance, reference_bias, progress, display, outcomes, left)
-            left = []
-        except KeyboardInterrupt:
-            if stops.stop is None:
-                raise
-            outcomes += [_not_run(name, pair, stops.stop) for name, pair in left]
+        for index, name in enumerate(suites):
+            pairs: list[Pair | Skip] | None = None  # None: not built yet
+            before = len(outcomes)
+            try:
+                pairs = _pairs(name, display, outcomes)
+                for pair in pairs:
+                    outcome = _run_pair(pair, rounds, tolerance, reference_bias, _tell(progress, display, name))
+                    outcomes.append(outcome)
+                    if display:
+                        display.case_done(name, pair.case, *_display_outcome(outcome))
+            except KeyboardInterrupt:
+                if stops.stop is None:
+                    raise
+                reason = not_run_reason(stops.stop)
+                if pairs is None:  # stopped while its pairs were built
+                    unchecked = [Skip(name, "(not run)", reason)]
+                else:
+                    unchecked = [Skip(p.suite, p.case, reason, p.params) for p in pairs[len(outcomes) - before :]]
+                outcomes += unchecked + [Skip(later, "(not run)", reason) for later in suites[index + 1 :]]
+                break
+            del pairs  # buffers of one suite are freed before the next allocates its own
     return outcomes
 
 
-def _run_suite(name, rounds, tolerance, reference_bias, progress, display, outcomes, left) -> None:
-    """One suite's pairs, each outcome appended to ``outcomes`` as it ends; ``left`` kept current."""
+def _pairs(name: str, display: Progress | None, outcomes: list[Outcome]) -> list[Pair | Skip]:
+    """The suite's pairs, planned on the display; none when building them fails (said in ``outcomes``)."""
     try:
         pairs = pairs_of(name)
     except Exception as error:
@@ -60,24 +71,10 @@ def _run_suite(name, rounds, tolerance, reference_bias, progress, display, outco
         if display:
             display.plan([(name, ["(setting up)"])], unit="checks")
             display.case_done(name, "(setting up)", "failed", str(error))
-        return
+        return []
     if display:
         display.plan([(name, [pair.case for pair in pairs])], unit="checks")
-    later = left[1:]
-    for index, pair in enumerate(pairs):
-        left[:] = [(name, unchecked) for unchecked in pairs[index:]] + later
-        outcome = _run_pair(pair, rounds, tolerance, reference_bias, _tell(progress, display, name))
-        outcomes.append(outcome)
-        if display:
-            display.case_done(name, pair.case, *_display_outcome(outcome))
-    left[:] = later
-    del pairs  # buffers of one suite are freed before the next allocates its own
-
-
-def _not_run(suite: str, pair: Pair | Skip | None, stop: str) -> Skip:
-    if pair is None:  # a suite not reached: its pairs were never built
-        return Skip(suite, "(not run)", not_run_reason(stop))
-    return Skip(pair.suite, pair.case, not_run_reason(stop), pair.params)
+    return pairs
 
 
 def _tell(progress: Callable[[str], None] | None, display: Progress | None, suite: str) -> Callable[[str], None]:
